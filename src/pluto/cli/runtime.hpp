@@ -1,0 +1,30 @@
+#pragma once
+// What the CLI needs from the running product. The app component implements it (cli may not depend
+// on app: dependencies point one way), and main.cpp hands the factory in.
+#include <functional>
+#include <memory>
+
+#include "pluto/core/config.hpp"
+#include "pluto/core/error.hpp"
+
+namespace pluto::store {
+class Store;
+}
+namespace pluto::warehouse {
+class Warehouse;
+}
+
+namespace pluto::cli {
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+  virtual const Config& config() const = 0;
+  // Opened on first use, so commands that need neither (version, config show) stay instant.
+  virtual Result<store::Store*> store() = 0;
+  virtual Result<warehouse::Warehouse*> warehouse() = 0;
+};
+
+using RuntimeFactory = std::function<Result<std::unique_ptr<Runtime>>(Config config)>;
+
+}  // namespace pluto::cli

@@ -1,0 +1,228 @@
+// Runs the real pluto-duck binary and checks output and exit codes.
+#include <duckdb.h>
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+namespace pluto {
+namespace {
+
+using testing::ProcessResult;
+using testing::RunOptions;
+using testing::TempDir;
+
+class Cli : public ::testing::Test {
+ protected:
+  ProcessResult run(std::vector<std::string> args, RunOptions opts = {}) {
+    args.insert(args.begin(), {PLUTO_BINARY, "--data-dir", dir_.str()});
+    return testing::run_process(args, opts);
+  }
+  ProcessResult run_raw(std::vector<std::string> args, RunOptions opts = {}) {
+    args.insert(args.begin(), PLUTO_BINARY);
+    return testing::run_process(args, opts);
+  }
+  TempDir dir_;
+};
+
+TEST_F(Cli, VersionNamesDuckDb) {
+  auto r = run({"version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("pluto-duck 0.1.0 (DuckDB v1.4.4)"), std::string::npos) << r.out;
+  auto j = run({"--json", "version"});
+  EXPECT_EQ(j.out, "{\"version\":\"0.1.0\",\"duckdb\":\"v1.4.4\"}\n");
+}
+
+TEST_F(Cli, QueryJsonPrintsRowObjects) {
+  auto r = run({"query", "select 42 as answer", "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[{\"answer\":42}]\n");
+}
+
+TEST_F(Cli, QueryTableCsvAndStdin) {
+  auto t = run({"query", "select 1 as a, 'x' as b"});
+  EXPECT_EQ(t.exit_code, 0);
+  EXPECT_EQ(t.out, "a | b\n--+--\n1 | x\n(1 row)\n");
+  auto c = run({"query", "-", "--format", "csv"}, RunOptions{{}, {}, "select 1 as a union all select 2 order by 1", {}});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(c.out, "a\n1\n2\n");
+}
+
+TEST_F(Cli, WarehousePathFromEnvCreatesThatFile) {
+  const auto path = dir_ / "elsewhere.duckdb";
+  RunOptions o;
+  o.env["PLUTODUCK_WAREHOUSE__PATH"] = path.string();
+  auto r = run({"query", "create table t as select 1 as a"}, o);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "warehouse.duckdb"));
+  auto q = run({"query", "select a from t", "--format", "json"}, o);
+  EXPECT_EQ(q.out, "[{\"a\":1}]\n");
+}
+
+TEST_F(Cli, DataDirFlagAndEnvRelocateEverything) {
+  TempDir other;
+  RunOptions o;
+  o.env["PLUTODUCK_DATA_DIR"] = (other / "d").string();
+  auto r = run_raw({"query", "create table t as select 1 as a"}, o);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"warehouse.duckdb", "pluto.sqlite", "logs/pluto-duck.log", "secrets", "dbt"}) {
+    EXPECT_TRUE(std::filesystem::exists(other / "d" / f)) << f;
+  }
+  auto flag = run({"query", "select 1"});
+  ASSERT_EQ(flag.exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "warehouse.duckdb"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "pluto.sqlite"));
+}
+
+TEST_F(Cli, BadSqlExitsOneWithDuckDbMessageAndWritesNothing) {
+  ASSERT_EQ(run({"query", "create table t as select 1 as a"}).exit_code, 0);
+  auto r = run({"query", "insert into t values (2); selec oops"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Parser Error"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("oops"), std::string::npos) << r.err;
+  // Statements are checked before any runs, so the INSERT did not happen.
+  auto c = run({"query", "select count(*) as n from t", "--format", "json"});
+  EXPECT_EQ(c.out, "[{\"n\":1}]\n");
+  auto missing = run({"query", "select * from nope"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos);
+}
+
+TEST_F(Cli, InvalidConfigExitsTwoNamingKey) {
+  RunOptions o;
+  o.env["PLUTODUCK_QUERY__MAX_ROWS"] = "many";
+  auto r = run({"query", "select 1"}, o);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("query.max_rows"), std::string::npos) << r.err;
+  testing::write_file(dir_ / "config.toml", "[log]\nlevel = \"chatty\"\n");
+  auto f = run({"tables"});
+  EXPECT_EQ(f.exit_code, 2);
+  EXPECT_NE(f.err.find("log.level"), std::string::npos) << f.err;
+}
+
+TEST_F(Cli, UnwritableWarehousePathExitsThreeNamingIt) {
+  testing::write_file(dir_ / "plain-file", "x");
+  RunOptions o;
+  o.env["PLUTODUCK_WAREHOUSE__PATH"] = (dir_ / "plain-file" / "w.duckdb").string();
+  auto r = run({"query", "select 1"}, o);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("plain-file"), std::string::npos) << r.err;
+  auto d = run_raw({"--data-dir", (dir_ / "plain-file" / "data").string(), "tables"});
+  EXPECT_EQ(d.exit_code, 3);
+  EXPECT_NE(d.err.find("plain-file/data"), std::string::npos) << d.err;
+}
+
+TEST_F(Cli, LockedWarehouseExitsThreeNamingFile) {
+  ASSERT_EQ(run({"query", "select 1"}).exit_code, 0);
+  // Hold the file open in this process: DuckDB takes an exclusive lock on it.
+  duckdb_database db = nullptr;
+  const auto path = (dir_ / "warehouse.duckdb").string();
+  ASSERT_EQ(duckdb_open(path.c_str(), &db), DuckDBSuccess);
+  auto r = run({"tables"});
+  duckdb_close(&db);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("locked by another process"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, TimeoutEndsQueryAsTimedOut) {
+  auto r = run({"query", "select count(*) from range(10000000000)", "--timeout", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("timed out after 1 s"), std::string::npos) << r.err;
+  auto h = run({"--json", "history", "--status", "timed_out"});
+  EXPECT_NE(h.out.find("range(10000000000)"), std::string::npos) << h.out;
+}
+
+TEST_F(Cli, CtrlCInterruptsAndExits130) {
+  RunOptions o;
+  o.sigint_after = std::chrono::milliseconds(700);
+  auto r = run({"query", "select count(*) from range(10000000000)"}, o);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+  auto h = run({"--json", "history", "--status", "cancelled"});
+  EXPECT_NE(h.out.find("range(10000000000)"), std::string::npos) << h.out;
+}
+
+TEST_F(Cli, TablesAndDescribe) {
+  ASSERT_EQ(run({"query", "create table customers (id integer not null, name varchar); "
+                          "insert into customers values (1, 'Ada'), (2, 'Linus')"})
+                .exit_code,
+            0);
+  auto t = run({"tables"});
+  EXPECT_EQ(t.exit_code, 0);
+  EXPECT_NE(t.out.find("customers"), std::string::npos);
+  auto tj = run({"--json", "tables"});
+  EXPECT_NE(tj.out.find("\"name\":\"customers\",\"kind\":\"table\",\"row_count\":2"), std::string::npos) << tj.out;
+  auto d = run({"describe", "customers"});
+  EXPECT_EQ(d.exit_code, 0);
+  EXPECT_NE(d.out.find("(2 rows)"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("INTEGER"), std::string::npos);
+  auto dj = run({"--json", "describe", "customers"});
+  EXPECT_NE(dj.out.find("{\"name\":\"id\",\"type\":\"INTEGER\",\"nullable\":false"), std::string::npos) << dj.out;
+  auto missing = run({"describe", "nope"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("nope"), std::string::npos);
+}
+
+TEST_F(Cli, OutputFilesCsvAndParquet) {
+  auto c = run({"query", "select range as n from range(3)", "--format", "csv", "--output", (dir_ / "o.csv").string()});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(testing::read_file(dir_ / "o.csv"), "n\n0\n1\n2\n");
+  auto p = run({"query", "select range as n from range(1000)", "--format", "parquet", "--output",
+                (dir_ / "o.parquet").string()});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  auto back = run({"query", "select count(*) as n, sum(n) as s from '" + (dir_ / "o.parquet").string() + "'",
+                   "--format", "json"});
+  EXPECT_EQ(back.out, "[{\"n\":1000,\"s\":499500}]\n") << back.err;
+  auto no_out = run({"query", "select 1", "--format", "parquet"});
+  EXPECT_EQ(no_out.exit_code, 2);
+}
+
+TEST_F(Cli, ConfigShowMasksSecretsAndNamesSources) {
+  RunOptions o;
+  o.env["PLUTODUCK_SERVER__API_TOKEN"] = "supersecret-token";
+  o.env["PLUTODUCK_QUERY__TIMEOUT_SECONDS"] = "45";
+  auto r = run({"config", "show"}, o);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("supersecret-token"), std::string::npos);
+  EXPECT_NE(r.out.find("********"), std::string::npos);
+  EXPECT_NE(r.out.find("env (PLUTODUCK_QUERY__TIMEOUT_SECONDS)"), std::string::npos) << r.out;
+  auto j = run({"--json", "config", "show"}, o);
+  EXPECT_EQ(j.out.find("supersecret-token"), std::string::npos);
+  EXPECT_NE(j.out.find("\"key\":\"query.timeout_seconds\",\"value\":\"45\",\"source\":\"env\""), std::string::npos);
+  auto s = run({"--set", "query.max_rows=7", "config", "show"});
+  EXPECT_NE(s.out.find("flag (--set query.max_rows)"), std::string::npos) << s.out;
+  // Nor does the secret reach the log file.
+  EXPECT_EQ(testing::read_file(dir_ / "logs" / "pluto-duck.log").find("supersecret-token"), std::string::npos);
+}
+
+TEST_F(Cli, DoctorPasses) {
+  auto r = run({"doctor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("warehouse"), std::string::npos);
+  EXPECT_NE(r.out.find("DuckDB v1.4.4"), std::string::npos);
+  EXPECT_NE(r.out.find("postgres and sqlite load"), std::string::npos) << r.out;
+  auto j = run({"--json", "doctor"});
+  EXPECT_EQ(j.out.rfind("{\"ok\":true", 0), 0U) << j.out;
+}
+
+TEST_F(Cli, HistoryRecordsCliQueries) {
+  ASSERT_EQ(run({"query", "select 'needle' as x"}).exit_code, 0);
+  ASSERT_EQ(run({"query", "select 2"}).exit_code, 0);
+  auto h = run({"--json", "history", "--search", "NEEDLE"});
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("\"status\":\"succeeded\",\"origin\":\"cli\""), std::string::npos) << h.out;
+  EXPECT_EQ(h.out.find("select 2"), std::string::npos);
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(run({"query", "select 1", "--format", "xml"}).exit_code, 2);
+  EXPECT_EQ(run({"describe"}).exit_code, 2);
+  auto help = run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("query"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pluto
