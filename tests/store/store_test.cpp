@@ -105,3 +105,42 @@ TEST(Store, UnopenablePathIsUnavailable) {
 
 }  // namespace
 }  // namespace pluto::store
+
+namespace pluto::store {
+namespace {
+
+constexpr std::array kWidgetMigrations = {
+    Migration{1, "widgets", "CREATE TABLE widgets (id INTEGER PRIMARY KEY)"},
+    Migration{2, "widget names", "ALTER TABLE widgets ADD COLUMN name TEXT"},
+};
+
+TEST(Store, ComponentMigrationsApplyOnceAndInOrder) {
+  testing::TempDir dir;
+  auto s = Store::open(dir / "pluto.sqlite");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s.value()->component_version("widgets"), 0);
+  ASSERT_TRUE(s.value()->migrate("widgets", std::span(kWidgetMigrations).first(1)).ok());
+  EXPECT_EQ(s.value()->component_version("widgets"), 1);
+  ASSERT_TRUE(s.value()->migrate("widgets", kWidgetMigrations).ok());
+  ASSERT_TRUE(s.value()->migrate("widgets", kWidgetMigrations).ok());  // idempotent
+  EXPECT_EQ(s.value()->component_version("widgets"), 2);
+  EXPECT_TRUE(s.value()->with_db([](SqliteDb& db) { return db.exec("INSERT INTO widgets VALUES (1, 'a')"); }).ok());
+  // An older binary meeting a newer schema refuses clearly.
+  auto older = s.value()->migrate("widgets", std::span(kWidgetMigrations).first(1));
+  ASSERT_FALSE(older.ok());
+  EXPECT_NE(older.error().message.find("newer pluto-duck"), std::string::npos);
+}
+
+TEST(Store, FailedMigrationRollsBack) {
+  testing::TempDir dir;
+  auto s = Store::open(dir / "pluto.sqlite");
+  ASSERT_TRUE(s.ok());
+  constexpr std::array bad = {Migration{1, "ok", "CREATE TABLE a (x INT)"},
+                              Migration{2, "broken", "CREATE TABLE b (x INT); SELECT * FROM nowhere"}};
+  ASSERT_FALSE(s.value()->migrate("bad", bad).ok());
+  EXPECT_EQ(s.value()->component_version("bad"), 0);
+  EXPECT_FALSE(s.value()->with_db([](SqliteDb& db) { return db.exec("SELECT * FROM a"); }).ok());
+}
+
+}  // namespace
+}  // namespace pluto::store

@@ -5,9 +5,9 @@
 namespace pluto::app {
 
 App::~App() {
-  // Stop order: the warehouse (it may wait for connections) before the store.
-  warehouse_.reset();
-  store_.reset();
+  // Stop order: jobs first (they use everything), then the rest in reverse of construction.
+  if (jobs_) jobs_->shutdown();
+  // --- more shutdown steps below ---
 }
 
 warehouse::WarehouseOptions App::warehouse_options(const Config& config) {
@@ -35,6 +35,27 @@ Result<warehouse::Warehouse*> App::warehouse() {
   }
   return warehouse_.get();
 }
+
+Result<events::EventBus*> App::events() {
+  if (!events_) {
+    PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
+    PLUTO_TRY(events::EventBus::migrate(*st));
+    events_ = std::make_unique<events::EventBus>(st);
+  }
+  return events_.get();
+}
+
+Result<jobs::JobRunner*> App::jobs() {
+  if (!jobs_) {
+    PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
+    PLUTO_ASSIGN_OR_RETURN(events::EventBus * bus, events());
+    PLUTO_TRY(jobs::JobRunner::migrate(*st));
+    jobs_ = std::make_unique<jobs::JobRunner>(st, *bus);
+  }
+  return jobs_.get();
+}
+
+// --- more service implementations below ---
 
 cli::RuntimeFactory runtime_factory() {
   return [](Config config) -> Result<std::unique_ptr<cli::Runtime>> {

@@ -4,8 +4,11 @@
 
 #include "pluto/cli/runtime.hpp"
 #include "pluto/core/config.hpp"
+#include "pluto/events/event_bus.hpp"
+#include "pluto/jobs/job_runner.hpp"
 #include "pluto/store/store.hpp"
 #include "pluto/warehouse/warehouse.hpp"
+// --- more includes below ---
 
 namespace pluto::app {
 
@@ -19,13 +22,20 @@ class App final : public cli::Runtime {
   const Config& config() const override { return config_; }
   Result<store::Store*> store() override;
   Result<warehouse::Warehouse*> warehouse() override;
+  Result<events::EventBus*> events() override;
+  Result<jobs::JobRunner*> jobs() override;
+  // --- more services below ---
 
   static warehouse::WarehouseOptions warehouse_options(const Config& config);
 
  private:
   Config config_;
+  // Declaration order is construction order; members are destroyed in reverse (services first).
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<warehouse::Warehouse> warehouse_;
+  std::unique_ptr<events::EventBus> events_;
+  std::unique_ptr<jobs::JobRunner> jobs_;
+  // --- more service members below ---
 };
 
 // The factory main.cpp hands to the CLI.

@@ -13,6 +13,13 @@ class Store;
 namespace pluto::warehouse {
 class Warehouse;
 }
+namespace pluto::events {
+class EventBus;
+}
+namespace pluto::jobs {
+class JobRunner;
+}
+// --- more forward declarations below ---
 
 namespace pluto::cli {
 
@@ -23,6 +30,9 @@ class Runtime {
   // Opened on first use, so commands that need neither (version, config show) stay instant.
   virtual Result<store::Store*> store() = 0;
   virtual Result<warehouse::Warehouse*> warehouse() = 0;
+  virtual Result<events::EventBus*> events() = 0;
+  virtual Result<jobs::JobRunner*> jobs() = 0;
+  // --- more services below ---
 };
 
 using RuntimeFactory = std::function<Result<std::unique_ptr<Runtime>>(Config config)>;

@@ -1,6 +1,9 @@
 #pragma once
-// Numbered schema migrations of the metadata store. Append only: never edit a released one.
+// Numbered schema migrations of the metadata store, per component: each component (store itself,
+// events, jobs, ingest, transform, agent…) owns its tables and its own numbered list, applied with
+// Store::migrate(component, list). Append only: never edit a released one.
 #include <array>
+#include <span>
 
 namespace pluto::store {
 
@@ -10,6 +13,7 @@ struct Migration {
   const char* sql;
 };
 
+// The store's own tables.
 inline constexpr std::array kMigrations = {
     Migration{1, "query history", R"sql(
 CREATE TABLE query_history (

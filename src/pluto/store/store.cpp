@@ -9,48 +9,55 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& file) {
   PLUTO_ASSIGN_OR_RETURN(auto db, SqliteDb::open(file.string()));
   std::unique_ptr<Store> store(new Store(std::move(db)));
   PLUTO_TRY(store->db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
-  PLUTO_TRY(store->migrate());
+  PLUTO_TRY(store->migrate("store", kMigrations));
   return store;
 }
 
 int Store::latest_schema_version() { return kMigrations.back().version; }
 
-int Store::schema_version() {
+int Store::schema_version() { return component_version("store"); }
+
+int Store::component_version(const std::string& component) {
   std::lock_guard lock(mu_);
-  auto st = db_.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  auto st = db_.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations WHERE component = ?");
   if (!st.ok()) return 0;
+  st->bind(1, component);
   auto row = st->step();
   return row.ok() && row.value() ? static_cast<int>(st->int64(0)) : 0;
 }
 
-Status Store::migrate() {
+Status Store::migrate(const std::string& component, std::span<const Migration> migrations) {
   std::lock_guard lock(mu_);
-  PLUTO_TRY(db_.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                     "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"));
+  PLUTO_TRY(db_.exec("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+                     "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+                     "PRIMARY KEY (component, version))"));
   // BEGIN IMMEDIATE: two processes starting at once apply each migration exactly once.
   PLUTO_TRY(db_.exec("BEGIN IMMEDIATE"));
   auto fail = [&](Error e) -> Status {
     (void)db_.exec("ROLLBACK");
     return e;
   };
-  auto current = db_.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  auto current = db_.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations WHERE component = ?");
   if (!current.ok()) return fail(current.take_error());
+  current->bind(1, component);
   auto row = current->step();
   if (!row.ok()) return fail(row.take_error());
   const int64_t have = current->int64(0);
-  if (have > latest_schema_version()) {
+  const int64_t latest = migrations.empty() ? 0 : migrations.back().version;
+  if (have > latest) {
     return fail(Error(ErrorCode::unavailable,
-                      "the metadata store was written by a newer pluto-duck (schema " + std::to_string(have) + ")",
+                      "the metadata store's " + component + " schema (version " + std::to_string(have) +
+                          ") was written by a newer pluto-duck",
                       "upgrade pluto-duck, or use another --data-dir"));
   }
-  for (const auto& m : kMigrations) {
+  for (const auto& m : migrations) {
     if (m.version <= have) continue;
     if (auto st = db_.exec(m.sql); !st.ok()) return fail(st.take_error());
-    auto ins = db_.prepare("INSERT INTO schema_migrations (version, name) VALUES (?, ?)");
+    auto ins = db_.prepare("INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)");
     if (!ins.ok()) return fail(ins.take_error());
-    ins->bind(1, m.version).bind(2, m.name);
+    ins->bind(1, component).bind(2, m.version).bind(3, m.name);
     if (auto st = ins->run(); !st.ok()) return fail(st.take_error());
-    log::debug("applied metadata migration", {{"version", m.version}, {"name", m.name}});
+    log::debug("applied metadata migration", {{"component", component}, {"version", m.version}, {"name", m.name}});
   }
   return db_.exec("COMMIT");
 }

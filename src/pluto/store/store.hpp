@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <span>
+
 #include "pluto/core/error.hpp"
+#include "pluto/store/migrations.hpp"
 #include "pluto/store/sqlite.hpp"
 
 namespace pluto::store {
@@ -41,8 +44,13 @@ class Store {
   // Opens (creating) the SQLite file in WAL mode and applies pending migrations.
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& file);
 
+  // Version of the store's own schema (component "store").
   int schema_version();
   static int latest_schema_version();
+  // Applies a component's pending migrations (each once, in order, in one transaction). Components
+  // call this when their service is created; two processes doing it at once is safe.
+  Status migrate(const std::string& component, std::span<const Migration> migrations);
+  int component_version(const std::string& component);
 
   Status save_query(const QueryRecord& record);  // insert or update by run_id
   Result<std::optional<QueryRecord>> get_query(const std::string& run_id);
@@ -55,7 +63,6 @@ class Store {
 
  private:
   explicit Store(SqliteDb db) : db_(std::move(db)) {}
-  Status migrate();
 
   std::mutex mu_;
   SqliteDb db_;
