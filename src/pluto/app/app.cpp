@@ -1,5 +1,12 @@
 #include "pluto/app/app.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "pluto/actions/builtin.hpp"
+#include "pluto/api/server.hpp"
 #include "pluto/core/log.hpp"
 
 namespace pluto::app {
@@ -7,6 +14,8 @@ namespace pluto::app {
 App::~App() {
   // Stop order: jobs first (they use everything), then the rest in reverse of construction.
   if (jobs_) jobs_->shutdown();
+  actions_.reset();
+  queries_.reset();
   // --- more shutdown steps below ---
 }
 
@@ -53,6 +62,70 @@ Result<jobs::JobRunner*> App::jobs() {
     jobs_ = std::make_unique<jobs::JobRunner>(st, *bus);
   }
   return jobs_.get();
+}
+
+Result<query::QueryService*> App::queries() {
+  if (!queries_) {
+    PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
+    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
+    PLUTO_ASSIGN_OR_RETURN(jobs::JobRunner * jr, jobs());
+    queries_ = std::make_unique<query::QueryService>(query::ServiceOptions::from_config(config_), *st, *wh, *jr);
+  }
+  return queries_.get();
+}
+
+Result<actions::Catalog*> App::actions() {
+  if (!actions_) {
+    PLUTO_ASSIGN_OR_RETURN(query::QueryService * q, queries());
+    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
+    auto catalog = std::make_unique<actions::Catalog>();
+    query::SqlValidator safe;
+    // --- safe-mode validator below ---
+    actions::register_query_actions(*catalog, *q, *wh, safe);
+    // --- more actions below ---
+    actions_ = std::move(catalog);
+  }
+  return actions_.get();
+}
+
+Status App::serve(const std::function<void(const std::string& url)>& on_ready) {
+  // Block SIGINT/SIGTERM before any service thread starts, so one thread below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  PLUTO_ASSIGN_OR_RETURN(query::QueryService * q, queries());
+  PLUTO_ASSIGN_OR_RETURN(actions::Catalog * catalog, actions());
+  PLUTO_ASSIGN_OR_RETURN(jobs::JobRunner * jr, jobs());
+  PLUTO_ASSIGN_OR_RETURN(events::EventBus * bus, events());
+  PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
+  api::ServerOptions o;
+  o.host = config_.get("server.host");
+  o.port = static_cast<int>(config_.get_int("server.port"));
+  o.api_token = config_.get("server.api_token");
+  o.web_root = PLUTO_WEB_ROOT;
+  api::Services services{*q, *jr, *bus, *wh, *catalog, {}};
+  // --- more routes below ---
+  PLUTO_ASSIGN_OR_RETURN(auto server, api::Server::create(o, std::move(services)));
+  PLUTO_ASSIGN_OR_RETURN(const int port, server->bind());
+  (void)port;
+  log::info("server listening", {{"url", server->url()}});
+  if (on_ready) on_ready(server->url());
+
+  std::thread waiter([&server, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    log::info("stopping on signal", {{"signal", sig}});
+    server->stop();
+  });
+  auto st = server->serve();
+  // serve() also returns when stopped from elsewhere; make the waiter return too.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  jr->shutdown();
+  return st;
 }
 
 // --- more service implementations below ---

@@ -7,6 +7,8 @@
 #include "pluto/events/event_bus.hpp"
 #include "pluto/jobs/job_runner.hpp"
 #include "pluto/store/store.hpp"
+#include "pluto/actions/catalog.hpp"
+#include "pluto/query/query_service.hpp"
 #include "pluto/warehouse/warehouse.hpp"
 // --- more includes below ---
 
@@ -24,6 +26,9 @@ class App final : public cli::Runtime {
   Result<warehouse::Warehouse*> warehouse() override;
   Result<events::EventBus*> events() override;
   Result<jobs::JobRunner*> jobs() override;
+  Result<query::QueryService*> queries() override;
+  Result<actions::Catalog*> actions() override;
+  Status serve(const std::function<void(const std::string& url)>& on_ready) override;
   // --- more services below ---
 
   static warehouse::WarehouseOptions warehouse_options(const Config& config);
@@ -35,6 +40,8 @@ class App final : public cli::Runtime {
   std::unique_ptr<warehouse::Warehouse> warehouse_;
   std::unique_ptr<events::EventBus> events_;
   std::unique_ptr<jobs::JobRunner> jobs_;
+  std::unique_ptr<query::QueryService> queries_;
+  std::unique_ptr<actions::Catalog> actions_;
   // --- more service members below ---
 };
 

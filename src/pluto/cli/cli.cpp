@@ -111,6 +111,7 @@ int run(int argc, char** argv, const RuntimeFactory& factory) {
   setup_config(app, ctx, runner);
   setup_doctor(app, ctx, runner);
   setup_history(app, ctx, runner);
+  setup_serve(app, ctx, runner);
   // --- more subcommands are registered below (one line each) ---
 
   try {

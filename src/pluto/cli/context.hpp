@@ -68,6 +68,7 @@ void setup_describe(CLI::App& app, Context& ctx, Runner& run);
 void setup_config(CLI::App& app, Context& ctx, Runner& run);
 void setup_doctor(CLI::App& app, Context& ctx, Runner& run);
 void setup_history(CLI::App& app, Context& ctx, Runner& run);
+void setup_serve(CLI::App& app, Context& ctx, Runner& run);
 // --- more subcommands are declared below (one line each) ---
 
 // Helpers shared by subcommands.

@@ -19,6 +19,12 @@ class EventBus;
 namespace pluto::jobs {
 class JobRunner;
 }
+namespace pluto::query {
+class QueryService;
+}
+namespace pluto::actions {
+class Catalog;
+}
 // --- more forward declarations below ---
 
 namespace pluto::cli {
@@ -32,6 +38,11 @@ class Runtime {
   virtual Result<warehouse::Warehouse*> warehouse() = 0;
   virtual Result<events::EventBus*> events() = 0;
   virtual Result<jobs::JobRunner*> jobs() = 0;
+  virtual Result<query::QueryService*> queries() = 0;
+  virtual Result<actions::Catalog*> actions() = 0;
+  // Starts the HTTP server (server.host/server.port) and blocks until SIGINT/SIGTERM.
+  // `on_ready` gets the URL once it listens.
+  virtual Status serve(const std::function<void(const std::string& url)>& on_ready) = 0;
   // --- more services below ---
 };
 

@@ -325,12 +325,12 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
     }
   } joiner{done, progress};
 
-  auto kinds = warehouse::classify(conn, req.sql);
+  auto kinds = warehouse::summarize(conn, req.sql);
   if (!kinds.ok()) return fail(kinds.take_error());
   const int64_t max_rows = req.max_rows.value_or(opts.default_max_rows);
   auto outcome = std::make_shared<RunOutcome>();
 
-  if (kinds.value().size() == 1 && kinds.value()[0].type == "SELECT") {
+  if (kinds.value().single && kinds.value().single->type == "SELECT") {
     // Spool: the query runs once, into its own DuckDB file; inline rows are read back from it.
     const auto path = spool_path(rec.run_id);
     const auto alias = alias_for(rec.run_id);
@@ -350,7 +350,13 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
       fs::remove(path.string() + ".wal", ec);
       return fail(ctas.take_error());
     }
-    outcome->row_count = static_cast<int64_t>(ctas.value().rows_changed());
+    ctas = Error(ErrorCode::internal, "consumed");
+    auto count = conn.execute("SELECT count(*) FROM " + warehouse::quote_identifier(alias) + ".result");
+    if (!count.ok()) {
+      cleanup();
+      return fail(count.take_error());
+    }
+    outcome->row_count = duckdb_value_int64(count.value().raw(), 0, 0);
     auto head = conn.execute("SELECT * FROM " + warehouse::quote_identifier(alias) + ".result LIMIT " +
                                  std::to_string(max_rows),
                              /*streaming=*/true);

@@ -145,6 +145,36 @@ Result<std::vector<StatementInfo>> classify(Connection& conn, std::string_view s
   return out;
 }
 
+Result<StatementSummary> summarize(Connection& conn, std::string_view sql) {
+  duckdb_extracted_statements stmts = nullptr;
+  const std::string text(sql);
+  const idx_t n = duckdb_extract_statements(conn.get(), text.c_str(), &stmts);
+  if (n == 0) {
+    const char* err = duckdb_extract_statements_error(stmts);
+    Error e(ErrorCode::sql_error, err != nullptr && *err != '\0' ? err : "no SQL statement found");
+    duckdb_destroy_extracted(&stmts);
+    return e;
+  }
+  StatementSummary out;
+  out.count = n;
+  if (n == 1) {
+    duckdb_prepared_statement p = nullptr;
+    if (duckdb_prepare_extracted_statement(conn.get(), stmts, 0, &p) == DuckDBError) {
+      const char* err = duckdb_prepare_error(p);
+      Error e(ErrorCode::sql_error, err != nullptr ? err : "cannot prepare statement");
+      duckdb_destroy_prepare(&p);
+      duckdb_destroy_extracted(&stmts);
+      return e;
+    }
+    const auto type = duckdb_prepared_statement_type(p);
+    duckdb_destroy_prepare(&p);
+    out.single = StatementInfo{statement_type_name(type),
+                               type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN};
+  }
+  duckdb_destroy_extracted(&stmts);
+  return out;
+}
+
 // ---- catalog ------------------------------------------------------------------------------------
 
 namespace {

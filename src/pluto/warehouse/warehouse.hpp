@@ -85,6 +85,13 @@ struct StatementInfo {
 // A statement that does not parse or bind is an ErrorCode::sql_error with DuckDB's message.
 Result<std::vector<StatementInfo>> classify(Connection& conn, std::string_view sql);
 const char* statement_type_name(duckdb_statement_type type);
+// How many statements `sql` holds (parse only: later statements may depend on earlier ones, so they
+// are not bound), and for exactly one statement its classification.
+struct StatementSummary {
+  size_t count = 0;
+  std::optional<StatementInfo> single;
+};
+Result<StatementSummary> summarize(Connection& conn, std::string_view sql);
 
 struct TableInfo {
   std::string database;

@@ -1,0 +1,18 @@
+#pragma once
+// The catalog entries of the query service and the warehouse catalog: query.run, query.cancel,
+// query.status, table.list, table.describe, table.sample.
+#include "pluto/actions/catalog.hpp"
+#include "pluto/query/query_service.hpp"
+
+namespace pluto::warehouse {
+class Warehouse;
+}
+
+namespace pluto::actions {
+
+// `safe_validator` is applied to query.run with "mode": "safe" (the SQL guard); may be empty, in
+// which case safe mode is refused rather than silently unchecked.
+void register_query_actions(Catalog& catalog, query::QueryService& queries, warehouse::Warehouse& warehouse,
+                            query::SqlValidator safe_validator);
+
+}  // namespace pluto::actions

@@ -1,0 +1,13 @@
+#pragma once
+// Route files, one per resource. Each registers its routes (with their OpenAPI docs) on the router.
+#include "pluto/api/router.hpp"
+#include "pluto/api/server.hpp"
+
+namespace pluto::api {
+
+void register_system_routes(Router& r, Services& s, const ServerOptions& o);  // health, actions
+void register_query_routes(Router& r, Services& s, const ServerOptions& o);
+void register_job_routes(Router& r, Services& s, const ServerOptions& o);
+void register_catalog_routes(Router& r, Services& s, const ServerOptions& o);
+
+}  // namespace pluto::api
