@@ -16,6 +16,7 @@ endif
 
 help:
 	@echo "make run      set up, build (release) and start Pluto-Duck on the bundled sample data"
+	@echo "make demo     the same data, shown through the CLI (tables, a query, doctor)"
 	@echo "make test     set up, build with AddressSanitizer+UBSan and run every test"
 	@echo "make build    build the debug preset (PRESET=release|asan-ubsan|tsan to change)"
 	@echo "make bench    build release and run the benchmarks (results in docs/benchmarks.md)"
@@ -37,6 +38,9 @@ test: setup
 	@ctest --preset $(TEST_PRESET) -j $(JOBS)
 
 run: setup release
+	@scripts/run "$(CURDIR)/build/release/bin/pluto-duck" "$(DATA_DIR)"
+
+demo: setup release
 	@scripts/demo "$(CURDIR)/build/release/bin/pluto-duck" "$(DATA_DIR)"
 
 bench: setup release

@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;  // NOLINT
@@ -148,5 +149,92 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const Run
   res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return res;
 }
+
+// A long-running child (e.g. `pluto-duck serve`) whose first stdout line is read, then left running
+// until stop() or destruction (SIGTERM, then SIGKILL).
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {}) {
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string kv = *e;
+      if (kv.rfind("PLUTODUCK_", 0) != 0) env_strings.push_back(kv);
+    }
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& x : env_strings) envp.push_back(x.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = argv;
+    std::vector<char*> cargv;
+    for (auto& a : args) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    int out[2];
+    if (pipe(out) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    posix_spawn_file_actions_addclose(&fa, out[1]);
+    posix_spawn(&pid_, cargv[0], &fa, nullptr, cargv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    out_fd_ = out[0];
+  }
+  ~BackgroundProcess() { stop(); }
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  // The first line the child prints (empty after `timeout` or if it exits first).
+  std::string first_line(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char c = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      if (read(out_fd_, &c, 1) != 1) break;
+      if (c == '\n') return line;
+      line += c;
+    }
+    return line;
+  }
+  void signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  // Waits for exit and returns the exit code (128+signal when killed).
+  int wait() {
+    if (pid_ <= 0) return exit_code_;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_code_;
+  }
+  void stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      for (int i = 0; i < 100; ++i) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = 0;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        wait();
+      }
+    }
+    if (out_fd_ >= 0) close(out_fd_);
+    out_fd_ = -1;
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = 0;
+  int out_fd_ = -1;
+  int exit_code_ = -1;
+};
 
 }  // namespace pluto::testing

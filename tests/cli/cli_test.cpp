@@ -215,6 +215,35 @@ TEST_F(Cli, HistoryRecordsCliQueries) {
   EXPECT_EQ(h.out.find("select 2"), std::string::npos);
 }
 
+TEST_F(Cli, QueryThroughARunningServer) {
+  TempDir server_dir;
+  testing::BackgroundProcess server({PLUTO_BINARY, "--data-dir", server_dir.str(), "--json", "serve", "--port", "0"});
+  const auto line = server.first_line();
+  ASSERT_NE(line.find("\"url\":\"http://127.0.0.1:"), std::string::npos) << line;
+  const auto url = line.substr(line.find("http://"), line.rfind('/') - line.find("http://"));
+  auto r = run({"query", "select 42 as answer", "--server", url, "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[{\"answer\":42}]\n");
+  auto t = run({"query", "select 1 as a, 'x' as b", "--server", url});
+  EXPECT_EQ(t.out, "a  b\n-  -\n1  x\n(1 row)\n");
+  auto bad = run({"query", "select * from nope", "--server", url});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("nope"), std::string::npos);
+  EXPECT_EQ(bad.out, "");
+  auto timeout = run({"query", "select count(*) from range(10000000000)", "--server", url, "--timeout", "1"});
+  EXPECT_EQ(timeout.exit_code, 1);
+  EXPECT_NE(timeout.err.find("timed out"), std::string::npos) << timeout.err;
+  // The server recorded the runs, not the client's data dir.
+  auto h = run_raw({"--data-dir", server_dir.str(), "--json", "history"});
+  EXPECT_NE(h.out.find("select 42 as answer"), std::string::npos);
+  EXPECT_NE(h.out.find("\"origin\":\"api\""), std::string::npos);
+  // SIGTERM stops the server cleanly.
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0);
+  auto down = run({"query", "select 1", "--server", url});
+  EXPECT_EQ(down.exit_code, 3);
+}
+
 TEST_F(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
   EXPECT_EQ(run({"query", "select 1", "--format", "xml"}).exit_code, 2);

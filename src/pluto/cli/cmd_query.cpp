@@ -9,7 +9,11 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "pluto/api/client.hpp"
 #include "pluto/cli/context.hpp"
+#include "pluto/cli/table_printer.hpp"
 #include "pluto/core/clock.hpp"
 #include "pluto/core/log.hpp"
 #include "pluto/store/store.hpp"
@@ -46,6 +50,7 @@ struct QueryOptions {
   std::string format;
   std::string output;
   std::optional<int64_t> timeout;
+  std::string server;
 };
 
 Result<std::string> read_sql(const QueryOptions& o) {
@@ -69,6 +74,59 @@ Result<std::string> read_sql(const QueryOptions& o) {
   return o.sql;
 }
 
+// Renders a JSON array of row objects as an aligned table (remote results).
+std::string json_rows_as_table(const std::string& text) {
+  auto rows = nlohmann::json::parse(text, nullptr, false);
+  if (!rows.is_array() || rows.empty() || !rows[0].is_object()) return "(0 rows)\n";
+  std::vector<std::string> header;
+  for (const auto& [k, v] : rows[0].items()) header.push_back(k);
+  TablePrinter p(header);
+  for (const auto& r : rows) {
+    std::vector<std::string> cells;
+    for (const auto& h : header) {
+      const auto& v = r.contains(h) ? r[h] : nlohmann::json();
+      cells.push_back(v.is_null() ? "NULL" : v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    p.add(std::move(cells));
+  }
+  return p.render() + "(" + std::to_string(rows.size()) + (rows.size() == 1 ? " row)\n" : " rows)\n");
+}
+
+int run_remote(Context& ctx, const QueryOptions& o, const std::string& sql, const std::string& format) {
+  auto cfg = ctx.config();
+  if (!cfg.ok()) return ctx.fail(cfg.error());
+  if (format == "ndjson") {
+    return ctx.fail(Error(ErrorCode::invalid_argument, "--server does not support --format ndjson",
+                          "use table, csv, json or parquet"));
+  }
+  api::RemoteQuery q;
+  q.url = o.server;
+  q.token = cfg.value()->get("server.api_token");
+  q.sql = sql;
+  if (o.timeout) q.timeout_ms = *o.timeout * 1000;
+  q.format = format == "table" ? "json" : format;
+  SigintGuard sigint;
+  q.interrupt = &g_sigint;
+  std::FILE* out = stdout;
+  if (!o.output.empty()) {
+    out = std::fopen(o.output.c_str(), "wb");
+    if (out == nullptr) {
+      return ctx.fail(Error(ErrorCode::unavailable, "cannot write " + o.output + ": " + std::strerror(errno)));
+    }
+  }
+  std::string buffered;  // the table format needs the whole answer
+  auto sink = format == "table" ? warehouse::string_sink(buffered) : warehouse::file_sink(out);
+  auto r = api::run_remote_query(q, sink);
+  if (r.ok() && r.value().status == "succeeded" && format == "table") std::fputs(json_rows_as_table(buffered).c_str(), out);
+  if (out != stdout) std::fclose(out);
+  if (!r.ok()) return ctx.fail(r.error());
+  const auto& outcome = r.value();
+  if (outcome.status == "succeeded") return kExitOk;
+  if (outcome.status == "cancelled") return ctx.fail(Error(ErrorCode::cancelled, "query interrupted"));
+  return ctx.fail(Error(outcome.status == "timed_out" ? ErrorCode::timed_out : ErrorCode::sql_error,
+                        outcome.error_message.empty() ? "query " + outcome.status : outcome.error_message));
+}
+
 int run_query(Context& ctx, const QueryOptions& o) {
   if (o.timeout) ctx.set_flag("query.timeout_seconds", std::to_string(*o.timeout), "--timeout");
   auto sql_r = read_sql(o);
@@ -88,6 +146,8 @@ int run_query(Context& ctx, const QueryOptions& o) {
     if (!f.ok()) return ctx.fail(f.error());
     out_format = f.value();
   }
+
+  if (!o.server.empty()) return run_remote(ctx, o, sql, format);
 
   auto rt = ctx.runtime();
   if (!rt.ok()) return ctx.fail(rt.error());
@@ -209,6 +269,8 @@ void setup_query(CLI::App& app, Context& ctx, Runner& run) {
   sub->add_option("-o,--output", opts->output, "write the result to FILE instead of stdout")->type_name("FILE");
   sub->add_option("--timeout", opts->timeout, "interrupt the query after SECONDS (query.timeout_seconds)")
       ->type_name("SECONDS");
+  sub->add_option("--server", opts->server, "run on a running server (e.g. http://127.0.0.1:8123) instead of in process")
+      ->type_name("URL");
   sub->callback([&ctx, &run, opts] { run = [&ctx, opts] { return run_query(ctx, *opts); }; });
 }
 
