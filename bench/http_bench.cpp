@@ -67,8 +67,9 @@ Stats load(int clients, int per_client, F make_call) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up line by line
   int64_t rows = 1000000;
-  int requests = 2000;
+  int requests = 400;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--rows") == 0) rows = std::stoll(argv[i + 1]);
     if (std::strcmp(argv[i], "--requests") == 0) requests = std::stoi(argv[i + 1]);
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
   pluto::actions::register_query_actions(catalog, queries, *wh.value(), {});
   pluto::api::ServerOptions opts;
   opts.port = 0;
-  auto server = pluto::api::Server::create(opts, {queries, runner, bus, *wh.value(), catalog, {}});
+  auto server = pluto::api::Server::create(opts, {queries, runner, bus, *wh.value(), catalog});
   const int port = server.value()->bind().value();
   std::thread serving([&] { (void)server.value()->serve(); });
 
@@ -120,16 +121,19 @@ int main(int argc, char** argv) {
         if (!res || res->status != 200) std::abort();
       };
     });
-    std::printf("| QueryService::run (in process) | %d | %.3f | %.3f | %.0f |\n", clients, direct.p50, direct.p99, direct.rps);
-    std::printf("| POST /api/v1/query (keep-alive) | %d | %.3f | %.3f | %.0f |\n", clients, http.p50, http.p99, http.rps);
+    std::printf("| QueryService::run (in process) | %d | %.3f | %.3f | %.0f |\n", clients, direct.p50, direct.p99,
+                direct.rps);
+    std::printf("| POST /api/v1/query (keep-alive) | %d | %.3f | %.3f | %.0f |\n", clients, http.p50, http.p99,
+                http.rps);
     std::printf("| HTTP overhead | %d | %.3f | | |\n", clients, http.p50 - direct.p50);
   }
 
   // (b) large result downloads.
-  const std::string big_sql = "SELECT range AS id, range % 1000 AS k, range * 0.5 AS v, 'name-' || range AS s, "
-                              "range % 7 = 0 AS b, DATE '2024-01-01' + (range % 365)::INT AS d, range * 3 AS c7, "
-                              "hash(range) AS h, (range % 100)::DOUBLE / 3 AS r, 'x' AS x FROM range(" +
-                              std::to_string(rows) + ")";
+  const std::string big_sql =
+      "SELECT range AS id, range % 1000 AS k, range * 0.5 AS v, 'name-' || range AS s, "
+      "range % 7 = 0 AS b, DATE '2024-01-01' + (range % 365)::INT AS d, range * 3 AS c7, "
+      "hash(range) AS h, (range % 100)::DOUBLE / 3 AS r, 'x' AS x FROM range(" +
+      std::to_string(rows) + ")";
   pluto::query::QueryRequest r;
   r.sql = big_sql;
   r.timeout_ms = 600000;

@@ -1,8 +1,8 @@
 #include "pluto/api/client.hpp"
 
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace pluto::api {
@@ -21,7 +21,8 @@ Error http_error(const std::string& what, const httplib::Result& res) {
     hint = body["error"].value("hint", "");
   }
   switch (res->status) {
-    case 401: return Error(ErrorCode::unauthenticated, message, hint.empty() ? "set PLUTODUCK_SERVER__API_TOKEN" : hint);
+    case 401:
+      return Error(ErrorCode::unauthenticated, message, hint.empty() ? "set PLUTODUCK_SERVER__API_TOKEN" : hint);
     case 403: return Error(ErrorCode::permission_denied, message, hint);
     case 404: return Error(ErrorCode::not_found, message, hint);
     case 400: return Error(ErrorCode::invalid_argument, message, hint);
@@ -76,11 +77,10 @@ Result<RemoteOutcome> run_remote_query(const RemoteQuery& q, const std::function
     return out;
   }
   Status sink_status;
-  auto dl = cli.Get("/api/v1/query/" + out.run_id + "?format=" + q.format, headers,
-                    [&](const char* data, size_t n) {
-                      sink_status = sink(std::string_view(data, n));
-                      return sink_status.ok();
-                    });
+  auto dl = cli.Get("/api/v1/query/" + out.run_id + "?format=" + q.format, headers, [&](const char* data, size_t n) {
+    sink_status = sink(std::string_view(data, n));
+    return sink_status.ok();
+  });
   if (!sink_status.ok()) return sink_status.take_error();
   if (!dl || dl->status != 200) return http_error("cannot download the result", dl);
   return out;

@@ -112,7 +112,8 @@ nlohmann::json Router::openapi(const std::string& version) const {
     nlohmann::json op{{"summary", r.doc.summary}, {"operationId", r.method + " " + r.path}};
     nlohmann::json params = r.doc.parameters;
     for (std::sregex_iterator it(r.path.begin(), r.path.end(), param), end; it != end; ++it) {
-      params.push_back({{"name", (*it)[1].str()}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
+      params.push_back(
+          {{"name", (*it)[1].str()}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
     }
     if (!params.empty()) op["parameters"] = params;
     if (!r.doc.request_body.is_null()) {
@@ -121,8 +122,9 @@ nlohmann::json Router::openapi(const std::string& version) const {
     nlohmann::json responses = nlohmann::json::object();
     for (int s : r.doc.statuses) {
       responses[std::to_string(s)] = {{"description", s < 300 ? "success" : "see the error body"},
-                                      {"content", {{s < 300 ? r.doc.produces : "application/json",
-                                                    {{"schema", s < 300 ? nlohmann::json::object() : error_schema}}}}}};
+                                      {"content",
+                                       {{s < 300 ? r.doc.produces : "application/json",
+                                         {{"schema", s < 300 ? nlohmann::json::object() : error_schema}}}}}};
     }
     responses["default"] = {{"description", "error"}, {"content", {{"application/json", {{"schema", error_schema}}}}}};
     op["responses"] = responses;

@@ -2,9 +2,9 @@
 // Route registration shared by route files: each route is declared once with its OpenAPI
 // description, so /openapi.json is generated from the same table that serves requests.
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

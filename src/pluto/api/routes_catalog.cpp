@@ -1,5 +1,11 @@
 #include "pluto/actions/catalog.hpp"
 #include "pluto/api/routes.hpp"
+#ifdef PLUTO_HAS_INGEST
+#include "pluto/ingest/ingest_service.hpp"
+#endif
+#ifdef PLUTO_HAS_TRANSFORM
+#include "pluto/transform/dbt_service.hpp"
+#endif
 
 namespace pluto::api {
 
@@ -13,7 +19,9 @@ void register_catalog_routes(Router& r, Services& s, const ServerOptions& /*o*/)
         });
   r.get("/api/v1/catalog/tables/{name}",
         {"One table: columns, row count, definition, a sample, and what other components know (origin, lineage)",
-         nullptr, nlohmann::json::array(), {200, 404}},
+         nullptr,
+         nlohmann::json::array(),
+         {200, 404}},
         [&s](const httplib::Request& req, httplib::Response& res) {
           const std::string name = req.matches[1].str();
           actions::ActionContext ctx;
@@ -22,13 +30,21 @@ void register_catalog_routes(Router& r, Services& s, const ServerOptions& /*o*/)
           nlohmann::json out = d.value();
           auto sample = s.actions.invoke("table.sample", {{"table", name}, {"limit", 10}}, ctx);
           out["sample"] = sample.ok() ? sample.value() : nlohmann::json();
-          // Components that know more about tables (ingestion origin, dbt lineage) add it here.
-          for (const auto* a : s.actions.list()) {
-            if (a->name.ends_with(".table_info")) {
-              auto extra = s.actions.invoke(a->name, {{"table", name}}, ctx);
-              if (extra.ok() && !extra.value().is_null()) out[a->name.substr(0, a->name.find('.'))] = extra.value();
-            }
+          // What ingestion (origin, last load, high-water mark) and dbt (model, tests, lineage) know.
+          out["ingestion"] = nullptr;
+#ifdef PLUTO_HAS_INGEST
+          if (s.ingest != nullptr) {
+            auto lineage = s.ingest->table_lineage(out.value("name", name));
+            if (lineage.ok()) out["ingestion"] = lineage.value();
           }
+#endif
+          out["dbt"] = nullptr;
+#ifdef PLUTO_HAS_TRANSFORM
+          if (s.dbt != nullptr) {
+            auto info = s.dbt->table_info(out.value("name", name));
+            if (info.ok() && info.value()) out["dbt"] = *info.value();
+          }
+#endif
           send_json(res, out);
         });
 }

@@ -9,18 +9,18 @@
 namespace pluto::api {
 namespace {
 
-const nlohmann::json kQueryBody = {
-    {"type", "object"},
-    {"required", {"sql"}},
-    {"properties",
-     {{"sql", {{"type", "string"}}},
-      {"timeout_ms", {{"type", "integer"}, {"minimum", 1}}},
-      {"max_rows", {{"type", "integer"}, {"minimum", 0}}},
-      {"async", {{"type", "boolean"}}},
-      {"mode", {{"type", "string"}, {"enum", {"default", "safe"}}}}}}};
+const nlohmann::json kQueryBody = {{"type", "object"},
+                                   {"required", {"sql"}},
+                                   {"properties",
+                                    {{"sql", {{"type", "string"}}},
+                                     {"timeout_ms", {{"type", "integer"}, {"minimum", 1}}},
+                                     {"max_rows", {{"type", "integer"}, {"minimum", 0}}},
+                                     {"async", {{"type", "boolean"}}},
+                                     {"mode", {{"type", "string"}, {"enum", {"default", "safe"}}}}}}};
 
 nlohmann::json qparam(const std::string& name, const std::string& type, const std::string& description) {
-  return {{"name", name}, {"in", "query"}, {"required", false}, {"schema", {{"type", type}}}, {"description", description}};
+  return {
+      {"name", name}, {"in", "query"}, {"required", false}, {"schema", {{"type", type}}}, {"description", description}};
 }
 
 const char* content_type(query::DownloadFormat f) {
@@ -35,67 +35,76 @@ const char* content_type(query::DownloadFormat f) {
 }  // namespace
 
 void register_query_routes(Router& r, Services& s, const ServerOptions& o) {
-  r.post("/api/v1/query",
-         {"Run SQL: answers the result (200), or with async 202 {run_id, status, events_url}", kQueryBody,
-          nlohmann::json::array(), {200, 202, 400}},
-         [&s](const httplib::Request& req, httplib::Response& res) {
-           auto body = json_body(req);
-           if (!body.ok()) return send_error(res, body.error());
-           const auto& b = body.value();
-           if (!b.contains("sql") || !b["sql"].is_string()) {
-             return send_error(res, Error(ErrorCode::invalid_argument, "field \"sql\" is required and must be a string",
-                                          "send {\"sql\": \"SELECT 1\"}"));
-           }
-           for (const auto& [k, v] : b.items()) {
-             if (kQueryBody["properties"].contains(k)) continue;
-             return send_error(res, Error(ErrorCode::invalid_argument, "unknown field \"" + k + "\"",
-                                          "known fields: sql, timeout_ms, max_rows, async, mode"));
-           }
-           query::QueryRequest q;
-           q.sql = b["sql"].get<std::string>();
-           q.origin = "api";
-           auto timeout = opt_int(b, "timeout_ms");
-           if (!timeout.ok()) return send_error(res, timeout.error());
-           q.timeout_ms = timeout.value();
-           auto max_rows = opt_int(b, "max_rows");
-           if (!max_rows.ok()) return send_error(res, max_rows.error());
-           q.max_rows = max_rows.value();
-           auto async = opt_bool(b, "async");
-           if (!async.ok()) return send_error(res, async.error());
-           auto mode = opt_string(b, "mode");
-           if (!mode.ok()) return send_error(res, mode.error());
-           const std::string m = mode.value().value_or("default");
-           if (m != "default" && m != "safe") {
-             return send_error(res, Error(ErrorCode::invalid_argument, "field \"mode\" must be \"default\" or \"safe\""));
-           }
-           if (m == "safe") {
-             // Safe mode goes through the query.run action, which applies the SQL guard.
-             if (async.value().value_or(false)) {
-               return send_error(res, Error(ErrorCode::invalid_argument, "safe mode runs synchronously",
-                                            "drop \"async\" for safe-mode queries"));
-             }
-             actions::ActionContext ctx;
-             ctx.origin = "api";
-             nlohmann::json p = {{"sql", q.sql}, {"mode", "safe"}};
-             if (q.timeout_ms) p["timeout_ms"] = *q.timeout_ms;
-             if (q.max_rows) p["max_rows"] = *q.max_rows;
-             auto out = s.actions.invoke("query.run", p, ctx);
-             if (!out.ok()) return send_error(res, out.error());
-             return send_json(res, out.value());
-           }
-           if (async.value().value_or(false)) {
-             auto v = s.queries.submit(std::move(q));
-             if (!v.ok()) return send_error(res, v.error());
-             return send_json(res,
-                              {{"run_id", v->run_id},
-                               {"status", "queued"},
-                               {"events_url", "/api/v1/query/" + v->run_id + "/events"}},
-                              202);
-           }
-           auto v = s.queries.run(std::move(q));
-           if (!v.ok()) return send_error(res, v.error());
-           send_raw_json(res, v->to_json());
-         });
+  r.post(
+      "/api/v1/query",
+      {"Run SQL: answers the result (200), or with async 202 {run_id, status, events_url}",
+       kQueryBody,
+       nlohmann::json::array(),
+       {200, 202, 400}},
+      [&s](const httplib::Request& req, httplib::Response& res) {
+        auto body = json_body(req);
+        if (!body.ok()) return send_error(res, body.error());
+        const auto& b = body.value();
+        if (!b.contains("sql") || !b["sql"].is_string()) {
+          return send_error(res, Error(ErrorCode::invalid_argument, "field \"sql\" is required and must be a string",
+                                       "send {\"sql\": \"SELECT 1\"}"));
+        }
+        for (const auto& [k, v] : b.items()) {
+          if (kQueryBody["properties"].contains(k)) continue;
+          return send_error(res, Error(ErrorCode::invalid_argument, "unknown field \"" + k + "\"",
+                                       "known fields: sql, timeout_ms, max_rows, async, mode"));
+        }
+        query::QueryRequest q;
+        q.sql = b["sql"].get<std::string>();
+        q.origin = "api";
+        auto timeout = opt_int(b, "timeout_ms");
+        if (!timeout.ok()) return send_error(res, timeout.error());
+        q.timeout_ms = timeout.value();
+        auto max_rows = opt_int(b, "max_rows");
+        if (!max_rows.ok()) return send_error(res, max_rows.error());
+        q.max_rows = max_rows.value();
+        auto async = opt_bool(b, "async");
+        if (!async.ok()) return send_error(res, async.error());
+        auto mode = opt_string(b, "mode");
+        if (!mode.ok()) return send_error(res, mode.error());
+        const std::string m = mode.value().value_or("default");
+        if (m != "default" && m != "safe") {
+          return send_error(res, Error(ErrorCode::invalid_argument, "field \"mode\" must be \"default\" or \"safe\""));
+        }
+        if (m == "safe") {
+          // Safe mode goes through the query.run action, which applies the SQL guard.
+          if (async.value().value_or(false)) {
+            return send_error(res, Error(ErrorCode::invalid_argument, "safe mode runs synchronously",
+                                         "drop \"async\" for safe-mode queries"));
+          }
+          actions::ActionContext ctx;
+          ctx.origin = "api";
+          nlohmann::json p = {{"sql", q.sql}, {"mode", "safe"}};
+          if (q.timeout_ms) p["timeout_ms"] = *q.timeout_ms;
+          if (q.max_rows) p["max_rows"] = *q.max_rows;
+          auto out = s.actions.invoke("query.run", p, ctx);
+          if (!out.ok()) return send_error(res, out.error());
+          // The guard refusing the SQL is a refused request (403), not a query that failed.
+          const nlohmann::json& v = out.value();
+          if (v.value("status", "") == "failed" && v.contains("error") && v["error"].is_object() &&
+              v["error"].value("code", "") == "permission_denied") {
+            return send_error(res, Error(ErrorCode::permission_denied, v["error"].value("message", ""),
+                                         v["error"].value("hint", "")));
+          }
+          return send_json(res, v);
+        }
+        if (async.value().value_or(false)) {
+          auto v = s.queries.submit(std::move(q));
+          if (!v.ok()) return send_error(res, v.error());
+          return send_json(
+              res,
+              {{"run_id", v->run_id}, {"status", "queued"}, {"events_url", "/api/v1/query/" + v->run_id + "/events"}},
+              202);
+        }
+        auto v = s.queries.run(std::move(q));
+        if (!v.ok()) return send_error(res, v.error());
+        send_raw_json(res, v->to_json());
+      });
 
   r.get("/api/v1/query",
         {"Query history, newest first",
@@ -152,7 +161,8 @@ void register_query_routes(Router& r, Services& s, const ServerOptions& o) {
                                            v->status == "succeeded" ? "only SELECT results are stored" : ""));
             }
             const auto f = fmt.value();
-            res.set_header("Content-Disposition", "attachment; filename=\"" + id + "." + req.get_param_value("format") + "\"");
+            res.set_header("Content-Disposition",
+                           "attachment; filename=\"" + id + "." + req.get_param_value("format") + "\"");
             res.set_chunked_content_provider(content_type(f), [&s, id, f](size_t, httplib::DataSink& sink) {
               auto st = s.queries.download(id, f, [&sink](std::string_view chunk) -> Status {
                 if (!sink.write(chunk.data(), chunk.size())) return Error(ErrorCode::cancelled, "client went away");
@@ -179,7 +189,10 @@ void register_query_routes(Router& r, Services& s, const ServerOptions& o) {
         });
 
   r.get("/api/v1/query/{run_id}/events",
-        {"Server-Sent Events of a run (Last-Event-ID resumes)", nullptr, nlohmann::json::array(), {200, 404},
+        {"Server-Sent Events of a run (Last-Event-ID resumes)",
+         nullptr,
+         nlohmann::json::array(),
+         {200, 404},
          "text/event-stream"},
         [&s, heartbeat = o.sse_heartbeat_seconds](const httplib::Request& req, httplib::Response& res) {
           const std::string id = req.matches[1].str();
@@ -188,7 +201,8 @@ void register_query_routes(Router& r, Services& s, const ServerOptions& o) {
           serve_sse(req, res, s.events, "query/" + id, heartbeat);
         });
 
-  r.post("/api/v1/query/{run_id}/cancel", {"Cancel a queued or running query", nullptr, nlohmann::json::array(), {202, 404, 409}},
+  r.post("/api/v1/query/{run_id}/cancel",
+         {"Cancel a queued or running query", nullptr, nlohmann::json::array(), {202, 404, 409}},
          [&s](const httplib::Request& req, httplib::Response& res) {
            const std::string id = req.matches[1].str();
            auto st = s.queries.cancel(id);

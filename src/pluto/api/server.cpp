@@ -66,37 +66,50 @@ struct Server::Impl {
     if (!port.empty() && port != std::to_string(bound_port)) return false;
     if (is_loopback_host(host)) return true;
     // Off loopback (a token is then required) the configured host name is accepted too.
-    return !is_loopback_host(options.host) && (lower(host) == lower(options.host) || options.host == "0.0.0.0" ||
-                                               options.host == "::");
+    return !is_loopback_host(options.host) &&
+           (lower(host) == lower(options.host) || options.host == "0.0.0.0" || options.host == "::");
   }
   bool origin_allowed(const std::string& origin) const {
-    for (const char* scheme : {"http://", "https://"}) {
-      if (origin.rfind(scheme, 0) == 0) return host_allowed(origin.substr(std::string(scheme).size()));
+    for (const auto& [scheme, default_port] : {std::pair{"http://", "80"}, std::pair{"https://", "443"}}) {
+      if (origin.rfind(scheme, 0) != 0) continue;
+      const std::string authority = origin.substr(std::string(scheme).size());
+      // An Origin without a port means the scheme's default one: http://localhost is another site than
+      // http://localhost:8123. (Off loopback a token guards the API and a proxy may front it.)
+      const auto [host, port] = split_host_port(authority);
+      return host_allowed(port.empty() && is_loopback_host(host) ? authority + ":" + default_port : authority);
     }
     return false;
+  }
+
+  // Refused before the body is read: close the connection so the unread body is never parsed as
+  // the next request on it.
+  static httplib::Server::HandlerResponse refuse(httplib::Response& res, const Error& e) {
+    res.set_header("Connection", "close");
+    send_error(res, e);
+    return httplib::Server::HandlerResponse::Handled;
   }
 
   httplib::Server::HandlerResponse guard(const httplib::Request& req, httplib::Response& res) {
     const std::string host = req.get_header_value("Host");
     if (host.empty() || !host_allowed(host)) {
-      send_error(res, Error(ErrorCode::permission_denied, "requests for host '" + host + "' are not served here",
-                            "use http://127.0.0.1:" + std::to_string(bound_port) + "/ (DNS-rebinding protection)"));
-      return httplib::Server::HandlerResponse::Handled;
+      return refuse(res, Error(ErrorCode::permission_denied, "requests for host '" + host + "' are not served here",
+                               "use http://127.0.0.1:" + std::to_string(bound_port) + "/ (DNS-rebinding protection)"));
     }
     if (req.has_header("Origin") && !origin_allowed(req.get_header_value("Origin"))) {
-      send_error(res, Error(ErrorCode::permission_denied,
-                            "cross-site request from origin '" + req.get_header_value("Origin") + "' refused",
-                            "the API only answers pages served by this server"));
-      return httplib::Server::HandlerResponse::Handled;
+      return refuse(res, Error(ErrorCode::permission_denied,
+                               "cross-site request from origin '" + req.get_header_value("Origin") + "' refused",
+                               "the API only answers pages served by this server"));
     }
-    if (!options.api_token.empty() && req.path.rfind("/api/", 0) == 0) {
+    // Only the web UI's static files are served without the token (the OpenAPI document needs it).
+    const bool static_file = (req.method == "GET" || req.method == "HEAD") && req.path.rfind("/api/", 0) != 0 &&
+                             req.path != "/openapi.json";
+    if (!options.api_token.empty() && !static_file) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string prefix = "Bearer ";
       if (auth.rfind(prefix, 0) != 0 || !tokens_equal(auth.substr(prefix.size()), options.api_token)) {
         res.set_header("WWW-Authenticate", "Bearer");
-        send_error(res, Error(ErrorCode::unauthenticated, "missing or wrong API token",
-                              "send the header Authorization: Bearer <server.api_token>"));
-        return httplib::Server::HandlerResponse::Handled;
+        return refuse(res, Error(ErrorCode::unauthenticated, "missing or wrong API token",
+                                 "send the header Authorization: Bearer <server.api_token>"));
       }
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -117,7 +130,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(impl.options.max_body_bytes);
   http.set_keep_alive_max_count(10000);
-  http.set_pre_routing_handler([&impl](const httplib::Request& req, httplib::Response& res) { return impl.guard(req, res); });
+  http.set_pre_routing_handler(
+      [&impl](const httplib::Request& req, httplib::Response& res) { return impl.guard(req, res); });
   http.set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
     // Turn httplib's own errors (404 for unknown paths, 413, 400) into our error body.
     if (!res.body.empty() && res.get_header_value("Content-Type") == "application/json") return;
@@ -127,8 +141,8 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
                               "GET /openapi.json lists the API"));
         break;
       case 413:
-        send_error(res, Error(ErrorCode::too_large,
-                              "request body over the limit of " + std::to_string(impl.options.max_body_bytes) + " bytes"));
+        send_error(res, Error(ErrorCode::too_large, "request body over the limit of " +
+                                                        std::to_string(impl.options.max_body_bytes) + " bytes"));
         break;
       default:
         send_error(res, Error(res.status >= 500 ? ErrorCode::internal : ErrorCode::invalid_argument,
@@ -145,7 +159,15 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   register_query_routes(router, impl.services, impl.options);
   register_job_routes(router, impl.services, impl.options);
   register_catalog_routes(router, impl.services, impl.options);
-  for (auto& extra : impl.services.extra_routes) extra(router);
+#ifdef PLUTO_HAS_INGEST
+  if (impl.services.ingest != nullptr) register_ingest_routes(router, impl.services, impl.options);
+#endif
+#ifdef PLUTO_HAS_TRANSFORM
+  if (impl.services.dbt != nullptr) register_dbt_routes(router, impl.services, impl.options);
+#endif
+#ifdef PLUTO_HAS_AGENT
+  if (impl.services.agent != nullptr) register_agent_routes(router, impl.services, impl.options);
+#endif
   router.get("/openapi.json", {"This document"}, [&router](const httplib::Request&, httplib::Response& res) {
     send_json(res, router.openapi(PLUTO_VERSION));
   });
@@ -157,14 +179,15 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   return s;
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Result<int> Server::bind() {
   auto& impl = *impl_;
-  const int port = impl.options.port == 0 ? impl.http.bind_to_any_port(impl.options.host)
-                                          : (impl.http.bind_to_port(impl.options.host, impl.options.port)
-                                                 ? impl.options.port
-                                                 : -1);
+  const int port = impl.options.port == 0
+                       ? impl.http.bind_to_any_port(impl.options.host)
+                       : (impl.http.bind_to_port(impl.options.host, impl.options.port) ? impl.options.port : -1);
   if (port < 0) {
     return Error(ErrorCode::unavailable,
                  "cannot listen on " + impl.options.host + ":" + std::to_string(impl.options.port) +
@@ -189,7 +212,9 @@ void Server::stop() {
   impl_->http.stop();
 }
 
-int Server::port() const { return impl_->bound_port; }
+int Server::port() const {
+  return impl_->bound_port;
+}
 
 std::string Server::url() const {
   const std::string& h = impl_->options.host;

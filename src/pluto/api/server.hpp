@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP adapter: routes per resource, SSE, auth, Host/Origin checks, error -> status mapping,
 // OpenAPI, static web assets. Routes stay thin: parse the request, call a service, map the result.
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,15 @@ class Warehouse;
 namespace pluto::actions {
 class Catalog;
 }
+namespace pluto::ingest {
+class IngestService;
+}
+namespace pluto::transform {
+class DbtService;
+}
+namespace pluto::agent {
+class AgentService;
+}
 
 namespace pluto::api {
 
@@ -30,7 +40,7 @@ class Router;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8123;  // 0: any free port (tests)
+  int port = 8123;        // 0: any free port (tests)
   std::string api_token;  // empty: no auth (then only loopback is allowed)
   size_t max_body_bytes = 16u << 20U;
   std::string web_root;  // static files served at /
@@ -44,8 +54,11 @@ struct Services {
   events::EventBus& events;
   warehouse::Warehouse& warehouse;
   actions::Catalog& actions;
-  // Other components (ingest, dbt, agent) add their routes here.
-  std::vector<std::function<void(Router&)>> extra_routes;
+  // Optional services: their routes exist only when they are built in (null: not offered).
+  ingest::IngestService* ingest = nullptr;
+  transform::DbtService* dbt = nullptr;
+  agent::AgentService* agent = nullptr;
+  std::filesystem::path imports_dir = {};  // uploads land here (<data_dir>/imports)
 };
 
 // True for 127.0.0.0/8, ::1 and localhost.

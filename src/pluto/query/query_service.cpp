@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <list>
@@ -60,7 +61,9 @@ std::vector<Column> columns_from_json(const nlohmann::json& j) {
   return out;
 }
 
-std::string status_of(jobs::JobStatus s) { return std::string(jobs::to_string(s)); }
+std::string status_of(jobs::JobStatus s) {
+  return std::string(jobs::to_string(s));
+}
 
 }  // namespace
 
@@ -245,9 +248,8 @@ Result<QueryResultView> QueryService::submit(QueryRequest req) {
   spec.timeout = std::chrono::milliseconds(req.timeout_ms.value_or(impl_->opts.default_timeout_ms));
   spec.params = {{"sql", req.sql}};
   auto* impl = impl_.get();
-  auto info = impl_->jobs.submit(std::move(spec), [impl, req, rec](jobs::JobContext& ctx) {
-    return impl->execute(req, ctx, rec);
-  });
+  auto info = impl_->jobs.submit(std::move(spec),
+                                 [impl, req, rec](jobs::JobContext& ctx) { return impl->execute(req, ctx, rec); });
   QueryResultView v;
   v.run_id = rec.run_id;
   v.status = "queued";
@@ -258,7 +260,7 @@ Result<QueryResultView> QueryService::submit(QueryRequest req) {
 }
 
 Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs::JobContext& ctx,
-                                                    store::QueryRecord rec) {
+                                                   store::QueryRecord rec) {
   const auto start = std::chrono::steady_clock::now();
   const auto& token = ctx.cancel_token();
   auto finish_record = [&](const std::string& status, const std::optional<int64_t>& rows,
@@ -273,9 +275,9 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
   };
   auto fail = [&](Error e) -> Result<nlohmann::json> {
     const auto reason = token->reason();
-    const std::string status = reason == CancelReason::timed_out ? "timed_out"
+    const std::string status = reason == CancelReason::timed_out                                  ? "timed_out"
                                : (reason != CancelReason::none || e.code == ErrorCode::cancelled) ? "cancelled"
-                                                                                                   : "failed";
+                                                                                                  : "failed";
     finish_record(status, std::nullopt, e.message);
     return e;
   };
@@ -302,12 +304,14 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
 
   // Interrupt DuckDB on cancel or timeout; report progress while it runs.
   CancelScope interrupt(token, [&conn] { conn.interrupt(); });
-  std::atomic<bool> done{false};
+  // Progress is sampled every 250 ms; the sampler wakes at once when the statement ends.
+  std::mutex progress_mu;
+  std::condition_variable progress_cv;
+  bool done = false;
   std::thread progress([&] {
     double last = -1;
-    while (!done.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      if (done.load()) break;
+    std::unique_lock lock(progress_mu);
+    while (!progress_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return done; })) {
       const double p = conn.progress();
       if (p >= 0 && p != last) {
         last = p;
@@ -317,13 +321,19 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
     }
   });
   struct Joiner {
-    std::atomic<bool>& done;
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& done;
     std::thread& t;
     ~Joiner() {
-      done = true;
+      {
+        std::lock_guard lock(mu);
+        done = true;
+      }
+      cv.notify_all();
       t.join();
     }
-  } joiner{done, progress};
+  } joiner{progress_mu, progress_cv, done, progress};
 
   auto kinds = warehouse::summarize(conn, req.sql);
   if (!kinds.ok()) return fail(kinds.take_error());
@@ -334,11 +344,9 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
     // Spool: the query runs once, into its own DuckDB file; inline rows are read back from it.
     const auto path = spool_path(rec.run_id);
     const auto alias = alias_for(rec.run_id);
-    auto cleanup = [&] {
-      (void)conn.run("DETACH DATABASE IF EXISTS " + warehouse::quote_identifier(alias));
-    };
-    if (auto st = conn.run("ATTACH " + warehouse::quote_literal(path.string()) + " AS " +
-                           warehouse::quote_identifier(alias));
+    auto cleanup = [&] { (void)conn.run("DETACH DATABASE IF EXISTS " + warehouse::quote_identifier(alias)); };
+    if (auto st =
+            conn.run("ATTACH " + warehouse::quote_literal(path.string()) + " AS " + warehouse::quote_identifier(alias));
         !st.ok()) {
       return fail(st.take_error());
     }
@@ -357,9 +365,9 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
       return fail(count.take_error());
     }
     outcome->row_count = duckdb_value_int64(count.value().raw(), 0, 0);
-    auto head = conn.execute("SELECT * FROM " + warehouse::quote_identifier(alias) + ".result LIMIT " +
-                                 std::to_string(max_rows),
-                             /*streaming=*/true);
+    auto head = conn.execute(
+        "SELECT * FROM " + warehouse::quote_identifier(alias) + ".result LIMIT " + std::to_string(max_rows),
+        /*streaming=*/true);
     if (!head.ok()) {
       cleanup();
       return fail(head.take_error());
@@ -417,7 +425,8 @@ Result<QueryResultView> QueryService::run(QueryRequest request) {
   return wait(v.run_id);
 }
 
-Result<QueryResultView> QueryService::wait(const std::string& run_id, std::optional<std::chrono::milliseconds> timeout) {
+Result<QueryResultView> QueryService::wait(const std::string& run_id,
+                                           std::optional<std::chrono::milliseconds> timeout) {
   PLUTO_ASSIGN_OR_RETURN(auto info, impl_->jobs.wait(run_id, timeout));
   return get(run_id);
 }
@@ -455,7 +464,8 @@ Result<QueryResultView> QueryService::get(const std::string& run_id) {
       v.columns = columns_from_json(job->result.value("columns", nlohmann::json::array()));
       v.truncated = job->result.value("truncated", false);
       v.spooled = job->result.value("spooled", false);
-      if (job->result.contains("inline") && job->result["inline"].is_array()) v.rows_json = job->result["inline"].dump();
+      if (job->result.contains("inline") && job->result["inline"].is_array())
+        v.rows_json = job->result["inline"].dump();
     }
   } else if (rec->error) {
     v.error = Error(ErrorCode::sql_error, *rec->error);
@@ -563,9 +573,10 @@ Status QueryService::download(const std::string& run_id, DownloadFormat format, 
     return {};
   }
   // CSV and Parquet: DuckDB's own parallel writers into a temp file, then streamed.
-  const auto tmp = impl_->opts.results_dir / (run_id + "-" + new_id() + (format == DownloadFormat::csv ? ".csv" : ".parquet"));
-  PLUTO_TRY(warehouse::export_query(*conn, "SELECT * FROM " + table, tmp,
-                                    format == DownloadFormat::csv ? "csv" : "parquet"));
+  const auto tmp =
+      impl_->opts.results_dir / (run_id + "-" + new_id() + (format == DownloadFormat::csv ? ".csv" : ".parquet"));
+  PLUTO_TRY(
+      warehouse::export_query(*conn, "SELECT * FROM " + table, tmp, format == DownloadFormat::csv ? "csv" : "parquet"));
   lock.unlock();
   std::ifstream in(tmp, std::ios::binary);
   std::string buf(1 << 20, '\0');

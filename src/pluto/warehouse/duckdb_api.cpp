@@ -26,7 +26,8 @@ Error result_error(duckdb_result* r) {
 
 // DuckDB prints "Parser Error: …" etc. as the message; hints depend on the kind of failure.
 Error open_error(const std::string& path, const std::string& message) {
-  if (message.find("Could not set lock") != std::string::npos || message.find("Conflicting lock") != std::string::npos) {
+  if (message.find("Could not set lock") != std::string::npos ||
+      message.find("Conflicting lock") != std::string::npos) {
     return Error(ErrorCode::locked, "warehouse file " + path + " is locked by another process: " + message,
                  "stop the other process using it (another pluto-duck serve, a DuckDB shell, dbt) or point "
                  "warehouse.path elsewhere");
@@ -246,10 +247,18 @@ Status bind_state(duckdb_state st, idx_t index) {
 Status PreparedStatement::bind(idx_t index, std::string_view value) {
   return bind_state(duckdb_bind_varchar_length(s_, index, value.data(), value.size()), index);
 }
-Status PreparedStatement::bind(idx_t index, int64_t value) { return bind_state(duckdb_bind_int64(s_, index, value), index); }
-Status PreparedStatement::bind(idx_t index, double value) { return bind_state(duckdb_bind_double(s_, index, value), index); }
-Status PreparedStatement::bind(idx_t index, bool value) { return bind_state(duckdb_bind_boolean(s_, index, value), index); }
-Status PreparedStatement::bind_null(idx_t index) { return bind_state(duckdb_bind_null(s_, index), index); }
+Status PreparedStatement::bind(idx_t index, int64_t value) {
+  return bind_state(duckdb_bind_int64(s_, index, value), index);
+}
+Status PreparedStatement::bind(idx_t index, double value) {
+  return bind_state(duckdb_bind_double(s_, index, value), index);
+}
+Status PreparedStatement::bind(idx_t index, bool value) {
+  return bind_state(duckdb_bind_boolean(s_, index, value), index);
+}
+Status PreparedStatement::bind_null(idx_t index) {
+  return bind_state(duckdb_bind_null(s_, index), index);
+}
 
 Result<QueryResult> PreparedStatement::execute(bool streaming) {
   if (!streaming) {
@@ -289,13 +298,27 @@ Status Appender::check(duckdb_state st, const char* what) {
 Status Appender::append(std::string_view v) {
   return check(duckdb_append_varchar_length(a_, v.data(), v.size()), "append");
 }
-Status Appender::append(int64_t v) { return check(duckdb_append_int64(a_, v), "append"); }
-Status Appender::append(double v) { return check(duckdb_append_double(a_, v), "append"); }
-Status Appender::append(bool v) { return check(duckdb_append_bool(a_, v), "append"); }
-Status Appender::append_null() { return check(duckdb_append_null(a_), "append"); }
-Status Appender::end_row() { return check(duckdb_appender_end_row(a_), "end row"); }
-Status Appender::flush() { return check(duckdb_appender_flush(a_), "flush"); }
-Status Appender::close() { return check(duckdb_appender_close(a_), "close"); }
+Status Appender::append(int64_t v) {
+  return check(duckdb_append_int64(a_, v), "append");
+}
+Status Appender::append(double v) {
+  return check(duckdb_append_double(a_, v), "append");
+}
+Status Appender::append(bool v) {
+  return check(duckdb_append_bool(a_, v), "append");
+}
+Status Appender::append_null() {
+  return check(duckdb_append_null(a_), "append");
+}
+Status Appender::end_row() {
+  return check(duckdb_appender_end_row(a_), "end row");
+}
+Status Appender::flush() {
+  return check(duckdb_appender_flush(a_), "flush");
+}
+Status Appender::close() {
+  return check(duckdb_appender_close(a_), "close");
+}
 
 Result<Database> Database::open(const OpenOptions& options) {
   const bool in_memory = options.path.empty() || options.path == ":memory:";
@@ -309,8 +332,8 @@ Result<Database> Database::open(const OpenOptions& options) {
     }
     if (!options.read_only && ::access(parent.c_str(), W_OK) != 0) {
       return Error(ErrorCode::unavailable,
-                   "cannot open warehouse " + options.path + ": directory " + parent.string() +
-                       " is not writable (" + std::strerror(errno) + ")",
+                   "cannot open warehouse " + options.path + ": directory " + parent.string() + " is not writable (" +
+                       std::strerror(errno) + ")",
                    "fix the permissions or set warehouse.path to a writable location");
     }
   }

@@ -32,7 +32,9 @@ size_t ConnectionPool::in_use() const {
   return connections_.size() - free_.size();
 }
 
-Result<ConnectionPool::Lease> ConnectionPool::acquire() { return acquire_impl(std::nullopt); }
+Result<ConnectionPool::Lease> ConnectionPool::acquire() {
+  return acquire_impl(std::nullopt);
+}
 
 Result<ConnectionPool::Lease> ConnectionPool::acquire_for(std::chrono::milliseconds timeout) {
   return acquire_impl(timeout);
@@ -138,8 +140,8 @@ Result<std::vector<StatementInfo>> classify(Connection& conn, std::string_view s
     }
     const auto type = duckdb_prepared_statement_type(p);
     duckdb_destroy_prepare(&p);
-    out.push_back({statement_type_name(type),
-                   type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN});
+    out.push_back(
+        {statement_type_name(type), type == DUCKDB_STATEMENT_TYPE_SELECT || type == DUCKDB_STATEMENT_TYPE_EXPLAIN});
   }
   duckdb_destroy_extracted(&stmts);
   return out;
@@ -193,7 +195,9 @@ std::string cell_text(QueryResult& r, idx_t col, idx_t row) {
   if (v != nullptr) duckdb_free(v);
   return out;
 }
-bool cell_null(QueryResult& r, idx_t col, idx_t row) { return duckdb_value_is_null(r.raw(), col, row); }
+bool cell_null(QueryResult& r, idx_t col, idx_t row) {
+  return duckdb_value_is_null(r.raw(), col, row);
+}
 
 constexpr const char* kRelationsSql =
     "SELECT database_name, schema_name, table_name, 'table' AS kind, column_count, coalesce(comment, '') "
@@ -226,7 +230,7 @@ Result<std::vector<TableInfo>> list_tables(Connection& conn) {
     if (t.kind != "table") continue;
     // Names come from the catalog, and are quoted: count(*) on a table is answered from metadata.
     PLUTO_ASSIGN_OR_RETURN(auto c, conn.execute("SELECT count(*) FROM " + quote_identifier(t.database) + "." +
-                                               quote_identifier(t.schema) + "." + quote_identifier(t.name)));
+                                                quote_identifier(t.schema) + "." + quote_identifier(t.name)));
     t.row_count = duckdb_value_int64(c.raw(), 0, 0);
   }
   return out;
@@ -286,9 +290,9 @@ Result<TableDetail> describe_table(Connection& conn, std::string_view name) {
   if (duckdb_row_count(dr.raw()) > 0 && !cell_null(dr, 0, 0)) d.definition = cell_text(dr, 0, 0);
 
   if (d.table.kind == "table") {
-    PLUTO_ASSIGN_OR_RETURN(auto c, conn.execute("SELECT count(*) FROM " + quote_identifier(d.table.database) + "." +
-                                               quote_identifier(d.table.schema) + "." +
-                                               quote_identifier(d.table.name)));
+    PLUTO_ASSIGN_OR_RETURN(auto c,
+                           conn.execute("SELECT count(*) FROM " + quote_identifier(d.table.database) + "." +
+                                        quote_identifier(d.table.schema) + "." + quote_identifier(d.table.name)));
     d.table.row_count = duckdb_value_int64(c.raw(), 0, 0);
   }
   return d;
@@ -315,9 +319,13 @@ Result<std::unique_ptr<Warehouse>> Warehouse::open(const WarehouseOptions& optio
   return w;
 }
 
-Warehouse::~Warehouse() { close(); }
+Warehouse::~Warehouse() {
+  close();
+}
 
-std::string Warehouse::duckdb_version() { return duckdb_library_version(); }
+std::string Warehouse::duckdb_version() {
+  return duckdb_library_version();
+}
 
 Status Warehouse::open_impl() {
   PLUTO_ASSIGN_OR_RETURN(db_, Database::open(options_));
@@ -331,7 +339,9 @@ void Warehouse::close() {
 
 Status Warehouse::reopen() {
   if (db_.is_open()) return {};
-  return open_impl();
+  PLUTO_TRY(open_impl());
+  for (const auto& hook : reopen_hooks_) hook();
+  return {};
 }
 
 }  // namespace pluto::warehouse

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -143,6 +144,8 @@ class Warehouse {
   void close();
   Status reopen();
   bool is_open() const { return db_.is_open(); }
+  // Runs after every reopen() (e.g. to ATTACH live sources again, which a reopen drops).
+  void on_reopen(std::function<void()> hook) { reopen_hooks_.push_back(std::move(hook)); }
 
  private:
   explicit Warehouse(WarehouseOptions options) : options_(std::move(options)) {}
@@ -151,6 +154,7 @@ class Warehouse {
   WarehouseOptions options_;
   Database db_;
   ConnectionPool pool_;
+  std::vector<std::function<void()>> reopen_hooks_;
 };
 
 }  // namespace pluto::warehouse
