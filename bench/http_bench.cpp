@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     auto http = load(clients, per, [&] {
       auto cli = std::make_shared<httplib::Client>("127.0.0.1", port);
       cli->set_keep_alive(true);
+      cli->set_tcp_nodelay(true);
       return [cli, &tiny] {
         auto res = cli->Post("/api/v1/query", tiny, "application/json");
         if (!res || res->status != 200) std::abort();

@@ -38,6 +38,7 @@ Result<RemoteOutcome> run_remote_query(const RemoteQuery& q, const std::function
     return Error(ErrorCode::invalid_argument, "invalid server URL '" + q.url + "'", "use e.g. http://127.0.0.1:8123");
   }
   cli.set_connection_timeout(5, 0);
+  cli.set_tcp_nodelay(true);
   cli.set_read_timeout(3600, 0);
   httplib::Headers headers;
   if (!q.token.empty()) headers.emplace("Authorization", "Bearer " + q.token);

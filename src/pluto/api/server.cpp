@@ -130,6 +130,7 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http.set_payload_max_length(impl.options.max_body_bytes);
   http.set_keep_alive_max_count(10000);
+  http.set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
   http.set_pre_routing_handler(
       [&impl](const httplib::Request& req, httplib::Response& res) { return impl.guard(req, res); });
   http.set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
