@@ -2,4 +2,6 @@
 #include "pluto/app/app.hpp"
 #include "pluto/cli/cli.hpp"
 
-int main(int argc, char** argv) { return pluto::cli::run(argc, argv, pluto::app::runtime_factory()); }
+int main(int argc, char** argv) {
+  return pluto::cli::run(argc, argv, pluto::app::runtime_factory());
+}

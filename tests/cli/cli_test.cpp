@@ -42,7 +42,8 @@ TEST_F(Cli, QueryTableCsvAndStdin) {
   auto t = run({"query", "select 1 as a, 'x' as b"});
   EXPECT_EQ(t.exit_code, 0);
   EXPECT_EQ(t.out, "a | b\n--+--\n1 | x\n(1 row)\n");
-  auto c = run({"query", "-", "--format", "csv"}, RunOptions{{}, {}, "select 1 as a union all select 2 order by 1", {}});
+  auto c =
+      run({"query", "-", "--format", "csv"}, RunOptions{{}, {}, "select 1 as a union all select 2 order by 1", {}});
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(c.out, "a\n1\n2\n");
 }
@@ -144,8 +145,9 @@ TEST_F(Cli, CtrlCInterruptsAndExits130) {
 }
 
 TEST_F(Cli, TablesAndDescribe) {
-  ASSERT_EQ(run({"query", "create table customers (id integer not null, name varchar); "
-                          "insert into customers values (1, 'Ada'), (2, 'Linus')"})
+  ASSERT_EQ(run({"query",
+                 "create table customers (id integer not null, name varchar); "
+                 "insert into customers values (1, 'Ada'), (2, 'Linus')"})
                 .exit_code,
             0);
   auto t = run({"tables"});
@@ -171,8 +173,8 @@ TEST_F(Cli, OutputFilesCsvAndParquet) {
   auto p = run({"query", "select range as n from range(1000)", "--format", "parquet", "--output",
                 (dir_ / "o.parquet").string()});
   ASSERT_EQ(p.exit_code, 0) << p.err;
-  auto back = run({"query", "select count(*) as n, sum(n) as s from '" + (dir_ / "o.parquet").string() + "'",
-                   "--format", "json"});
+  auto back = run(
+      {"query", "select count(*) as n, sum(n) as s from '" + (dir_ / "o.parquet").string() + "'", "--format", "json"});
   EXPECT_EQ(back.out, "[{\"n\":1000,\"s\":499500}]\n") << back.err;
   auto no_out = run({"query", "select 1", "--format", "parquet"});
   EXPECT_EQ(no_out.exit_code, 2);

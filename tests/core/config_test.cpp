@@ -104,9 +104,10 @@ TEST(Config, InvalidValueNamesKeyValueAndAllowed) {
 
 TEST(Config, OutOfRangeAndBadChoiceAndBadMemory) {
   TempDir dir;
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"server.port", "70000"}, {"log.level", "loud"}, {"warehouse.memory_limit", "lots"},
-           {"query.max_rows", "0"}}) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{{"server.port", "70000"},
+                                                                                   {"log.level", "loud"},
+                                                                                   {"warehouse.memory_limit", "lots"},
+                                                                                   {"query.max_rows", "0"}}) {
     FakeEnv env;
     auto opts = env.options(dir.path());
     opts.flag_overrides[key] = value;

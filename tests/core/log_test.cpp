@@ -12,9 +12,8 @@ TEST(Log, JsonLineHasTypedFieldsAndEscapes) {
   const auto line = log::render_json(log::Level::warn, "query \"x\"\nfailed",
                                      {{"run_id", "abc"}, {"rows", int64_t{42}}, {"ok", false}, {"ratio", 0.5}},
                                      "2026-01-01T00:00:00.000Z");
-  EXPECT_EQ(line,
-            R"({"ts":"2026-01-01T00:00:00.000Z","level":"warn","msg":"query \"x\"\nfailed","run_id":"abc",)"
-            R"("rows":42,"ok":false,"ratio":0.5})");
+  EXPECT_EQ(line, R"({"ts":"2026-01-01T00:00:00.000Z","level":"warn","msg":"query \"x\"\nfailed","run_id":"abc",)"
+                  R"("rows":42,"ok":false,"ratio":0.5})");
 }
 
 TEST(Log, WritesJsonLinesToFileAtConfiguredLevel) {

@@ -46,9 +46,8 @@ TEST(JobRunner, RunsJobAndEmitsLifecycleEvents) {
 TEST(JobRunner, FailureCarriesError) {
   events::EventBus bus(nullptr);
   JobRunner runner(nullptr, bus);
-  auto info = runner.submit(spec("t"), [](JobContext&) -> Result<nlohmann::json> {
-    return Error(ErrorCode::sql_error, "boom", "fix it");
-  });
+  auto info = runner.submit(
+      spec("t"), [](JobContext&) -> Result<nlohmann::json> { return Error(ErrorCode::sql_error, "boom", "fix it"); });
   auto done = runner.wait(info.id);
   EXPECT_EQ(done->status, JobStatus::failed);
   EXPECT_EQ(done->error->message, "boom");
@@ -125,9 +124,10 @@ TEST(JobRunner, JobsOfADeadProcessBecomeInterrupted) {
   // A job row owned by a process that no longer exists (pid 1 never has this start time).
   ASSERT_TRUE(store.value()
                   ->with_db([](store::SqliteDb& db) {
-                    return db.exec("INSERT INTO jobs (id, kind, stream, status, origin, owner, created_at, params) "
-                                   "VALUES ('dead', 'query', 'query/dead', 'running', 'api', '999999999:1', "
-                                   "'2026-01-01T00:00:00.000Z', '{}')");
+                    return db.exec(
+                        "INSERT INTO jobs (id, kind, stream, status, origin, owner, created_at, params) "
+                        "VALUES ('dead', 'query', 'query/dead', 'running', 'api', '999999999:1', "
+                        "'2026-01-01T00:00:00.000Z', '{}')");
                   })
                   .ok());
   events::EventBus bus(store.value().get());
@@ -162,11 +162,13 @@ TEST(JobRunner, BoundedWorkersRunInOrder) {
   std::mutex mu;
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
-    ids.push_back(runner.submit(spec("t"), [&, i](JobContext&) -> Result<nlohmann::json> {
-                          std::lock_guard lock(mu);
-                          seen.push_back(i);
-                          return nlohmann::json();
-                        })
+    ids.push_back(runner
+                      .submit(spec("t"),
+                              [&, i](JobContext&) -> Result<nlohmann::json> {
+                                std::lock_guard lock(mu);
+                                seen.push_back(i);
+                                return nlohmann::json();
+                              })
                       .id);
   }
   for (const auto& id : ids) ASSERT_TRUE(runner.wait(id).ok());

@@ -1,8 +1,8 @@
 #include "pluto/query/query_service.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "pluto/events/event_bus.hpp"
@@ -111,7 +111,8 @@ TEST_F(QueryServiceTest, PagingAndDownloadsComeFromTheSpoolWithoutRerunning) {
   EXPECT_EQ(parquet.substr(0, 4), "PAR1");
   testing::write_file(dir_ / "back.parquet", parquet);
   auto l3 = wh_->pool().acquire();
-  auto back = l3.value()->execute("SELECT count(*), sum(id) FROM read_parquet('" + (dir_ / "back.parquet").string() + "')");
+  auto back =
+      l3.value()->execute("SELECT count(*), sum(id) FROM read_parquet('" + (dir_ / "back.parquet").string() + "')");
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(duckdb_value_int64(back.value().raw(), 0, 0), 5000);
   EXPECT_EQ(duckdb_value_int64(back.value().raw(), 1, 0), 12497500);

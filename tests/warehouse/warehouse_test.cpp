@@ -73,14 +73,15 @@ TEST(Classify, StatementTypesAndReadOnly) {
   auto lease = w->pool().acquire();
   auto& c = lease.value().connection();
   ASSERT_TRUE(c.run("CREATE TABLE t (a INT)").ok());
-  auto r = classify(c, "SELECT 1; INSERT INTO t VALUES (1); CREATE TABLE u (b INT); EXPLAIN SELECT 1; "
-                       "UPDATE t SET a = 2; DELETE FROM t; DROP TABLE t; SET threads = 2; PRAGMA version; "
-                       "COPY (SELECT 1) TO '/tmp/x.csv'; BEGIN; ATTACH ':memory:' AS m");
+  auto r = classify(c,
+                    "SELECT 1; INSERT INTO t VALUES (1); CREATE TABLE u (b INT); EXPLAIN SELECT 1; "
+                    "UPDATE t SET a = 2; DELETE FROM t; DROP TABLE t; SET threads = 2; PRAGMA version; "
+                    "COPY (SELECT 1) TO '/tmp/x.csv'; BEGIN; ATTACH ':memory:' AS m");
   ASSERT_TRUE(r.ok()) << r.error().message;
   std::vector<std::string> types;
   for (const auto& s : r.value()) types.push_back(s.type);
-  EXPECT_EQ(types, (std::vector<std::string>{"SELECT", "INSERT", "CREATE", "EXPLAIN", "UPDATE", "DELETE", "DROP",
-                                             "SET", "SELECT", "COPY", "TRANSACTION", "ATTACH"}));
+  EXPECT_EQ(types, (std::vector<std::string>{"SELECT", "INSERT", "CREATE", "EXPLAIN", "UPDATE", "DELETE", "DROP", "SET",
+                                             "SELECT", "COPY", "TRANSACTION", "ATTACH"}));
   EXPECT_TRUE(r.value()[0].read_only);
   EXPECT_FALSE(r.value()[1].read_only);
   EXPECT_TRUE(r.value()[3].read_only);

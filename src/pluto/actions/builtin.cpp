@@ -7,7 +7,9 @@ namespace {
 
 using nlohmann::json;
 
-json view_json(const query::QueryResultView& v) { return json::parse(v.to_json()); }
+json view_json(const query::QueryResultView& v) {
+  return json::parse(v.to_json());
+}
 
 json table_info_json(const warehouse::TableInfo& t) {
   return {{"database", t.database},
@@ -27,7 +29,9 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
       {"type", "object"},
       {"properties",
        {{"run_id", {{"type", "string"}}},
-        {"status", {{"type", "string"}, {"enum", {"queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"}}}},
+        {"status",
+         {{"type", "string"},
+          {"enum", {"queued", "running", "succeeded", "failed", "cancelled", "timed_out", "interrupted"}}}},
         {"columns", {{"type", "array"}}},
         {"rows", {{"type", "array"}}},
         {"row_count", {{"type", {"integer", "null"}}}},
@@ -67,7 +71,8 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
                },
                /*read_only=*/false});
 
-  catalog.add({"query.cancel", "Cancel a queued or running query.",
+  catalog.add({"query.cancel",
+               "Cancel a queued or running query.",
                {{"type", "object"},
                 {"required", {"run_id"}},
                 {"additionalProperties", false},
@@ -78,7 +83,8 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
                  return json{{"cancelled", true}};
                }});
 
-  catalog.add({"query.status", "Status, timings and first rows of a query run.",
+  catalog.add({"query.status",
+               "Status, timings and first rows of a query run.",
                {{"type", "object"},
                 {"required", {"run_id"}},
                 {"additionalProperties", false},
@@ -89,7 +95,8 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
                  return view_json(v);
                }});
 
-  catalog.add({"table.list", "List the tables and views of the warehouse (and attached sources) with row counts.",
+  catalog.add({"table.list",
+               "List the tables and views of the warehouse (and attached sources) with row counts.",
                {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}},
                {{"type", "object"}, {"properties", {{"tables", {{"type", "array"}}}}}},
                [&wh](const json&, ActionContext&) -> Result<json> {
@@ -100,53 +107,57 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
                  return json{{"tables", out}};
                }});
 
-  catalog.add({"table.describe", "Columns (name, type, nullable, comment), row count and definition of one table or view.",
-               {{"type", "object"},
-                {"required", {"table"}},
-                {"additionalProperties", false},
-                {"properties", {{"table", {{"type", "string"}, {"description", "table, schema.table or db.schema.table"}}}}}},
-               {{"type", "object"}},
-               [&wh](const json& p, ActionContext&) -> Result<json> {
-                 PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
-                 PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(lease.connection(), p["table"].get<std::string>()));
-                 json cols = json::array();
-                 for (const auto& c : d.columns) {
-                   cols.push_back({{"name", c.name},
-                                   {"type", c.type},
-                                   {"nullable", c.nullable},
-                                   {"default", c.default_value.empty() ? json() : json(c.default_value)},
-                                   {"comment", c.comment}});
-                 }
-                 json out = table_info_json(d.table);
-                 out["columns"] = cols;
-                 out["definition"] = d.definition;
-                 return out;
-               }});
+  catalog.add(
+      {"table.describe",
+       "Columns (name, type, nullable, comment), row count and definition of one table or view.",
+       {{"type", "object"},
+        {"required", {"table"}},
+        {"additionalProperties", false},
+        {"properties", {{"table", {{"type", "string"}, {"description", "table, schema.table or db.schema.table"}}}}}},
+       {{"type", "object"}},
+       [&wh](const json& p, ActionContext&) -> Result<json> {
+         PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
+         PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(lease.connection(), p["table"].get<std::string>()));
+         json cols = json::array();
+         for (const auto& c : d.columns) {
+           cols.push_back({{"name", c.name},
+                           {"type", c.type},
+                           {"nullable", c.nullable},
+                           {"default", c.default_value.empty() ? json() : json(c.default_value)},
+                           {"comment", c.comment}});
+         }
+         json out = table_info_json(d.table);
+         out["columns"] = cols;
+         out["definition"] = d.definition;
+         return out;
+       }});
 
-  catalog.add({"table.sample", "A few rows of a table or view (default 10, at most 1000).",
-               {{"type", "object"},
-                {"required", {"table"}},
-                {"additionalProperties", false},
-                {"properties",
-                 {{"table", {{"type", "string"}}}, {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}}}},
-               {{"type", "object"}, {"properties", {{"columns", {{"type", "array"}}}, {"rows", {{"type", "array"}}}}}},
-               [&wh, &queries](const json& p, ActionContext& ctx) -> Result<json> {
-                 std::string qualified;
-                 {
-                   PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
-                   PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(lease.connection(), p["table"].get<std::string>()));
-                   // Resolved through the catalog and quoted part by part: the name cannot carry SQL.
-                   qualified = warehouse::quote_identifier(d.table.database) + "." +
-                               warehouse::quote_identifier(d.table.schema) + "." + warehouse::quote_identifier(d.table.name);
-                 }
-                 query::QueryRequest r;
-                 r.sql = "SELECT * FROM " + qualified + " LIMIT " + std::to_string(p.value("limit", 10));
-                 r.origin = ctx.origin;
-                 PLUTO_ASSIGN_OR_RETURN(auto v, queries.run(std::move(r)));
-                 if (v.error) return *v.error;
-                 auto j = view_json(v);
-                 return json{{"columns", j["columns"]}, {"rows", j["rows"]}};
-               }});
+  catalog.add(
+      {"table.sample",
+       "A few rows of a table or view (default 10, at most 1000).",
+       {{"type", "object"},
+        {"required", {"table"}},
+        {"additionalProperties", false},
+        {"properties",
+         {{"table", {{"type", "string"}}}, {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}}}},
+       {{"type", "object"}, {"properties", {{"columns", {{"type", "array"}}}, {"rows", {{"type", "array"}}}}}},
+       [&wh, &queries](const json& p, ActionContext& ctx) -> Result<json> {
+         std::string qualified;
+         {
+           PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
+           PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(lease.connection(), p["table"].get<std::string>()));
+           // Resolved through the catalog and quoted part by part: the name cannot carry SQL.
+           qualified = warehouse::quote_identifier(d.table.database) + "." +
+                       warehouse::quote_identifier(d.table.schema) + "." + warehouse::quote_identifier(d.table.name);
+         }
+         query::QueryRequest r;
+         r.sql = "SELECT * FROM " + qualified + " LIMIT " + std::to_string(p.value("limit", 10));
+         r.origin = ctx.origin;
+         PLUTO_ASSIGN_OR_RETURN(auto v, queries.run(std::move(r)));
+         if (v.error) return *v.error;
+         auto j = view_json(v);
+         return json{{"columns", j["columns"]}, {"rows", j["rows"]}};
+       }});
 }
 
 }  // namespace pluto::actions

@@ -2,7 +2,9 @@
 
 namespace pluto::actions {
 
-void Catalog::add(Action action) { actions_[action.name] = std::move(action); }
+void Catalog::add(Action action) {
+  actions_[action.name] = std::move(action);
+}
 
 const Action* Catalog::find(const std::string& name) const {
   auto it = actions_.find(name);
@@ -45,8 +47,10 @@ Status validate(const nlohmann::json& schema, const nlohmann::json& value, const
     }
     if (!ok) return Error(ErrorCode::invalid_argument, path + " must be " + names + ", got " + value.dump());
   }
-  if (schema.contains("enum") && std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
-    return Error(ErrorCode::invalid_argument, path + " must be one of " + schema["enum"].dump() + ", got " + value.dump());
+  if (schema.contains("enum") &&
+      std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
+    return Error(ErrorCode::invalid_argument,
+                 path + " must be one of " + schema["enum"].dump() + ", got " + value.dump());
   }
   if (value.is_number()) {
     if (schema.contains("minimum") && value.get<double>() < schema["minimum"].get<double>()) {
@@ -70,22 +74,24 @@ Status validate(const nlohmann::json& schema, const nlohmann::json& value, const
       if (props.contains(k)) {
         PLUTO_TRY(validate(props[k], v, path + "." + k));
       } else if (closed) {
-        return Error(ErrorCode::invalid_argument, "unknown field " + path + "." + k,
-                     "known fields: " + [&] {
-                       std::string n;
-                       for (const auto& [pk, pv] : props.items()) n += (n.empty() ? "" : ", ") + pk;
-                       return n;
-                     }());
+        return Error(
+            ErrorCode::invalid_argument, "unknown field " + path + "." + k, "known fields: " + [&] {
+              std::string n;
+              for (const auto& [pk, pv] : props.items()) n += (n.empty() ? "" : ", ") + pk;
+              return n;
+            }());
       }
     }
   }
   if (value.is_array() && schema.contains("items")) {
-    for (size_t i = 0; i < value.size(); ++i) PLUTO_TRY(validate(schema["items"], value[i], path + "[" + std::to_string(i) + "]"));
+    for (size_t i = 0; i < value.size(); ++i)
+      PLUTO_TRY(validate(schema["items"], value[i], path + "[" + std::to_string(i) + "]"));
   }
   return {};
 }
 
-Result<nlohmann::json> Catalog::invoke(const std::string& name, const nlohmann::json& params, ActionContext& ctx) const {
+Result<nlohmann::json> Catalog::invoke(const std::string& name, const nlohmann::json& params,
+                                       ActionContext& ctx) const {
   const Action* a = find(name);
   if (a == nullptr) {
     return Error(ErrorCode::not_found, "no action named '" + name + "'", "GET /api/v1/actions lists them");

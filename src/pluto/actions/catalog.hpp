@@ -3,11 +3,10 @@
 // source.ingest, dbt.run…) as a named entry with a description, JSON Schemas for its parameters and
 // result, and a handler that calls a service. HTTP routes, CLI commands and the agent's tools use the
 // same entries: one code path.
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,16 +16,16 @@
 namespace pluto::actions {
 
 struct ActionContext {
-  std::string origin = "api";                // api, cli, agent
-  std::shared_ptr<CancelToken> cancel;       // may be null
-  std::string conversation_id;               // agent calls
+  std::string origin = "api";           // api, cli, agent
+  std::shared_ptr<CancelToken> cancel;  // may be null
+  std::string conversation_id;          // agent calls
 };
 
 using Handler = std::function<Result<nlohmann::json>(const nlohmann::json& params, ActionContext& ctx)>;
 
 struct Action {
-  std::string name;         // "<subject>.<action>", e.g. "query.run"
-  std::string description;  // one or two sentences, written for a human and for a model
+  std::string name;                                         // "<subject>.<action>", e.g. "query.run"
+  std::string description;                                  // one or two sentences, written for a human and for a model
   nlohmann::json params_schema = nlohmann::json::object();  // JSON Schema (type object)
   nlohmann::json result_schema = nlohmann::json::object();  // JSON Schema
   Handler handler;

@@ -101,8 +101,8 @@ struct Server::Impl {
                                "the API only answers pages served by this server"));
     }
     // Only the web UI's static files are served without the token (the OpenAPI document needs it).
-    const bool static_file = (req.method == "GET" || req.method == "HEAD") && req.path.rfind("/api/", 0) != 0 &&
-                             req.path != "/openapi.json";
+    const bool static_file =
+        (req.method == "GET" || req.method == "HEAD") && req.path.rfind("/api/", 0) != 0 && req.path != "/openapi.json";
     if (!options.api_token.empty() && !static_file) {
       const std::string auth = req.get_header_value("Authorization");
       const std::string prefix = "Bearer ";

@@ -17,6 +17,7 @@ App::~App() {
   actions_.reset();
   queries_.reset();
   // --- more shutdown steps below ---
+  agent_.reset();
 }
 
 warehouse::WarehouseOptions App::warehouse_options(const Config& config) {
@@ -81,6 +82,7 @@ Result<actions::Catalog*> App::actions() {
     auto catalog = std::make_unique<actions::Catalog>();
     query::SqlValidator safe;
     // --- safe-mode validator below ---
+    safe = query::sql_guard_validator();
     actions::register_query_actions(*catalog, *q, *wh, safe);
     // --- more actions below ---
     actions_ = std::move(catalog);
@@ -106,8 +108,19 @@ Status App::serve(const std::function<void(const std::string& url)>& on_ready) {
   o.port = static_cast<int>(config_.get_int("server.port"));
   o.api_token = config_.get("server.api_token");
   o.web_root = PLUTO_WEB_ROOT;
-  api::Services services{*q, *jr, *bus, *wh, *catalog, {}};
+  api::Services services{*q, *jr, *bus, *wh, *catalog};
+  services.imports_dir = config_.data_dir() / "imports";
+#ifdef PLUTO_HAS_INGEST
+  PLUTO_ASSIGN_OR_RETURN(services.ingest, ingest());
+  // Live sources attached before a restart (or before a dbt run reopened the warehouse) come back.
+  (void)services.ingest->restore_attachments();
+  wh->on_reopen([svc = services.ingest] { (void)svc->restore_attachments(); });
+#endif
+#ifdef PLUTO_HAS_TRANSFORM
+  PLUTO_ASSIGN_OR_RETURN(services.dbt, dbt());
+#endif
   // --- more routes below ---
+  PLUTO_ASSIGN_OR_RETURN(services.agent, agent());
   PLUTO_ASSIGN_OR_RETURN(auto server, api::Server::create(o, std::move(services)));
   PLUTO_ASSIGN_OR_RETURN(const int port, server->bind());
   (void)port;
@@ -129,6 +142,40 @@ Status App::serve(const std::function<void(const std::string& url)>& on_ready) {
 }
 
 // --- more service implementations below ---
+
+Result<agent::AgentService*> App::agent() {
+  if (!agent_) {
+    PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
+    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
+    PLUTO_ASSIGN_OR_RETURN(query::QueryService * q, queries());
+    PLUTO_ASSIGN_OR_RETURN(jobs::JobRunner * jr, jobs());
+    PLUTO_ASSIGN_OR_RETURN(events::EventBus * bus, events());
+    PLUTO_ASSIGN_OR_RETURN(actions::Catalog * catalog, actions());
+    PLUTO_ASSIGN_OR_RETURN(agent_, agent::AgentService::create(config_, *st, *wh, *q, *jr, *bus, catalog));
+  }
+  return agent_.get();
+}
+
+Result<ingest::IngestService*> App::ingest() {
+  if (!ingest_) {
+    PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
+    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
+    PLUTO_ASSIGN_OR_RETURN(ingest_,
+                           ingest::IngestService::create(*wh, *st, ingest::IngestSettings::from_config(config_)));
+  }
+  return ingest_.get();
+}
+
+Result<transform::DbtService*> App::dbt() {
+  if (!dbt_) {
+    PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
+    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
+    PLUTO_ASSIGN_OR_RETURN(jobs::JobRunner * jr, jobs());
+    PLUTO_ASSIGN_OR_RETURN(dbt_,
+                           transform::DbtService::create(transform::DbtOptions::from_config(config_), *st, *wh, *jr));
+  }
+  return dbt_.get();
+}
 
 cli::RuntimeFactory runtime_factory() {
   return [](Config config) -> Result<std::unique_ptr<cli::Runtime>> {

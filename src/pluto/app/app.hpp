@@ -11,6 +11,10 @@
 #include "pluto/query/query_service.hpp"
 #include "pluto/warehouse/warehouse.hpp"
 // --- more includes below ---
+#include "pluto/agent/agent_service.hpp"
+#include "pluto/query/sql_guard.hpp"
+#include "pluto/ingest/ingest_service.hpp"
+#include "pluto/transform/dbt_service.hpp"
 
 namespace pluto::app {
 
@@ -30,6 +34,9 @@ class App final : public cli::Runtime {
   Result<actions::Catalog*> actions() override;
   Status serve(const std::function<void(const std::string& url)>& on_ready) override;
   // --- more services below ---
+  Result<agent::AgentService*> agent() override;
+  Result<ingest::IngestService*> ingest() override;
+  Result<transform::DbtService*> dbt() override;
 
   static warehouse::WarehouseOptions warehouse_options(const Config& config);
 
@@ -43,6 +50,9 @@ class App final : public cli::Runtime {
   std::unique_ptr<query::QueryService> queries_;
   std::unique_ptr<actions::Catalog> actions_;
   // --- more service members below ---
+  std::unique_ptr<agent::AgentService> agent_;
+  std::unique_ptr<ingest::IngestService> ingest_;
+  std::unique_ptr<transform::DbtService> dbt_;
 };
 
 // The factory main.cpp hands to the CLI.

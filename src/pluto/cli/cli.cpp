@@ -113,6 +113,10 @@ int run(int argc, char** argv, const RuntimeFactory& factory) {
   setup_history(app, ctx, runner);
   setup_serve(app, ctx, runner);
   // --- more subcommands are registered below (one line each) ---
+  setup_ask(app, ctx, runner);
+  setup_ingest(app, ctx, runner);
+  setup_sources(app, ctx, runner);
+  setup_dbt(app, ctx, runner);
 
   try {
     app.parse(argc, argv);

@@ -29,9 +29,9 @@ int run_describe(Context& ctx, const std::string& name) {
       if (!first) out += ',';
       first = false;
       out += "{\"name\":" + json_quote(c.name) + ",\"type\":" + json_quote(c.type) +
-             ",\"nullable\":" + (c.nullable ? "true" : "false") + ",\"default\":" +
-             (c.default_value.empty() ? "null" : json_quote(c.default_value)) + ",\"comment\":" + json_quote(c.comment) +
-             "}";
+             ",\"nullable\":" + (c.nullable ? "true" : "false") +
+             ",\"default\":" + (c.default_value.empty() ? "null" : json_quote(c.default_value)) +
+             ",\"comment\":" + json_quote(c.comment) + "}";
     }
     out += "],\"definition\":" + json_quote(d.value().definition) + "}\n";
     std::fputs(out.c_str(), stdout);
@@ -43,7 +43,8 @@ int run_describe(Context& ctx, const std::string& name) {
   if (!t.comment.empty()) std::printf("%s\n", t.comment.c_str());
   std::printf("\n");
   TablePrinter p({"column", "type", "nullable", "default", "comment"});
-  for (const auto& c : d.value().columns) p.add({c.name, c.type, c.nullable ? "yes" : "no", c.default_value, c.comment});
+  for (const auto& c : d.value().columns)
+    p.add({c.name, c.type, c.nullable ? "yes" : "no", c.default_value, c.comment});
   std::fputs(p.render().c_str(), stdout);
   return kExitOk;
 }

@@ -7,6 +7,7 @@
 
 #include "pluto/cli/context.hpp"
 #include "pluto/store/store.hpp"
+#include "pluto/transform/dbt_service.hpp"
 #include "pluto/warehouse/warehouse.hpp"
 
 namespace pluto::cli {
@@ -48,6 +49,26 @@ Check check_extensions(const Config& cfg) {
   return {"extensions", "pass", "postgres and sqlite load from " + dir, ""};
 }
 
+// dbt (scripts/setup installs it into .venv): the dbt-core and adapter versions, or how to install.
+Check check_dbt(const Config& cfg) {
+  auto exe = transform::locate_dbt(transform::DbtOptions::from_config(cfg));
+  if (!exe.ok()) return {"dbt", "warn", exe.error().message, exe.error().hint};
+  auto v = transform::probe_versions(exe.value());
+  if (!v.ok()) return {"dbt", "warn", v.error().message, v.error().hint};
+  const auto pinned = transform::pinned_versions();
+  const std::string detail =
+      "dbt-core " + v->dbt_core + ", dbt-duckdb " + (v->dbt_duckdb.empty() ? std::string("missing") : v->dbt_duckdb) +
+      (v->duckdb.empty() ? std::string() : ", duckdb " + v->duckdb) + " (" + exe.value().string() + ")";
+  const std::string pip = "pip install dbt-core==" + pinned.dbt_core + " dbt-duckdb==" + pinned.dbt_duckdb +
+                          " duckdb==" + pinned.duckdb + " next to that dbt, or run scripts/setup";
+  if (v->dbt_duckdb.empty()) return {"dbt", "warn", detail, "the duckdb adapter is missing: " + pip};
+  if (!v->duckdb.empty() && v->duckdb != pinned.duckdb) {
+    return {"dbt", "warn", detail + "; the warehouse uses DuckDB " + pinned.duckdb,
+            "use the same DuckDB version so both read and write the same file format: " + pip};
+  }
+  return {"dbt", "pass", detail, ""};
+}
+
 int run_doctor(Context& ctx) {
   std::vector<Check> checks;
   auto cfg_r = ctx.config();
@@ -84,6 +105,7 @@ int run_doctor(Context& ctx) {
       }
     }
     checks.push_back(check_extensions(cfg));
+    checks.push_back(check_dbt(cfg));
   }
 
   bool failed = false;
@@ -92,8 +114,9 @@ int run_doctor(Context& ctx) {
     std::string out = std::string("{\"ok\":") + (failed ? "false" : "true") + ",\"checks\":[";
     for (size_t i = 0; i < checks.size(); ++i) {
       const auto& c = checks[i];
-      out += (i > 0 ? "," : "") + std::string("{\"name\":") + json_quote(c.name) + ",\"status\":" +
-             json_quote(c.status) + ",\"detail\":" + json_quote(c.detail) + ",\"fix\":" + json_quote(c.fix) + "}";
+      out += (i > 0 ? "," : "") + std::string("{\"name\":") + json_quote(c.name) +
+             ",\"status\":" + json_quote(c.status) + ",\"detail\":" + json_quote(c.detail) +
+             ",\"fix\":" + json_quote(c.fix) + "}";
     }
     out += "]}\n";
     std::fputs(out.c_str(), stdout);

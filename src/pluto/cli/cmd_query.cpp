@@ -1,15 +1,13 @@
 // `pluto-duck query SQL`: runs SQL against the warehouse and prints or writes the result.
-#include <csignal>
-#include <cstring>
-
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "pluto/api/client.hpp"
 #include "pluto/cli/context.hpp"
@@ -24,7 +22,9 @@ namespace pluto::cli {
 namespace {
 
 std::atomic<bool> g_sigint{false};
-extern "C" void on_sigint(int /*sig*/) { g_sigint.store(true); }
+extern "C" void on_sigint(int /*sig*/) {
+  g_sigint.store(true);
+}
 
 // Installs a SIGINT handler for the lifetime of a query, restoring the old one after.
 class SigintGuard {
@@ -117,7 +117,8 @@ int run_remote(Context& ctx, const QueryOptions& o, const std::string& sql, cons
   std::string buffered;  // the table format needs the whole answer
   auto sink = format == "table" ? warehouse::string_sink(buffered) : warehouse::file_sink(out);
   auto r = api::run_remote_query(q, sink);
-  if (r.ok() && r.value().status == "succeeded" && format == "table") std::fputs(json_rows_as_table(buffered).c_str(), out);
+  if (r.ok() && r.value().status == "succeeded" && format == "table")
+    std::fputs(json_rows_as_table(buffered).c_str(), out);
   if (out != stdout) std::fclose(out);
   if (!r.ok()) return ctx.fail(r.error());
   const auto& outcome = r.value();
@@ -222,7 +223,8 @@ int run_query(Context& ctx, const QueryOptions& o) {
     } else {
       warehouse::WriteOptions wo;
       wo.format = out_format;
-      if (out_format == warehouse::OutputFormat::table) wo.max_rows = static_cast<uint64_t>(cfg.get_int("query.max_rows"));
+      if (out_format == warehouse::OutputFormat::table)
+        wo.max_rows = static_cast<uint64_t>(cfg.get_int("query.max_rows"));
       summary = warehouse::write_result(result.value(), wo, warehouse::file_sink(out));
     }
     if (out != stdout) std::fclose(out);
@@ -243,7 +245,9 @@ int run_query(Context& ctx, const QueryOptions& o) {
     } else if (err.code == ErrorCode::cancelled) {
       err = Error(ErrorCode::cancelled, "query interrupted");
     }
-    rec.status = err.code == ErrorCode::timed_out ? "timed_out" : err.code == ErrorCode::cancelled ? "cancelled" : "failed";
+    rec.status = err.code == ErrorCode::timed_out   ? "timed_out"
+                 : err.code == ErrorCode::cancelled ? "cancelled"
+                                                    : "failed";
     rec.error = err.message;
     (void)store.save_query(rec);
     log::info("query finished", {{"run_id", rec.run_id}, {"status", rec.status}, {"duration_ms", elapsed}});
@@ -252,7 +256,9 @@ int run_query(Context& ctx, const QueryOptions& o) {
   rec.status = "succeeded";
   rec.row_count = static_cast<int64_t>(summary.value().rows_total);
   (void)store.save_query(rec);
-  log::info("query finished", {{"run_id", rec.run_id}, {"status", rec.status}, {"duration_ms", elapsed},
+  log::info("query finished", {{"run_id", rec.run_id},
+                               {"status", rec.status},
+                               {"duration_ms", elapsed},
                                {"rows", static_cast<int64_t>(summary.value().rows_total)}});
   return kExitOk;
 }
@@ -269,7 +275,8 @@ void setup_query(CLI::App& app, Context& ctx, Runner& run) {
   sub->add_option("-o,--output", opts->output, "write the result to FILE instead of stdout")->type_name("FILE");
   sub->add_option("--timeout", opts->timeout, "interrupt the query after SECONDS (query.timeout_seconds)")
       ->type_name("SECONDS");
-  sub->add_option("--server", opts->server, "run on a running server (e.g. http://127.0.0.1:8123) instead of in process")
+  sub->add_option("--server", opts->server,
+                  "run on a running server (e.g. http://127.0.0.1:8123) instead of in process")
       ->type_name("URL");
   sub->callback([&ctx, &run, opts] { run = [&ctx, opts] { return run_query(ctx, *opts); }; });
 }

@@ -70,6 +70,10 @@ void setup_doctor(CLI::App& app, Context& ctx, Runner& run);
 void setup_history(CLI::App& app, Context& ctx, Runner& run);
 void setup_serve(CLI::App& app, Context& ctx, Runner& run);
 // --- more subcommands are declared below (one line each) ---
+void setup_ask(CLI::App& app, Context& ctx, Runner& run);
+void setup_ingest(CLI::App& app, Context& ctx, Runner& run);
+void setup_sources(CLI::App& app, Context& ctx, Runner& run);
+void setup_dbt(CLI::App& app, Context& ctx, Runner& run);
 
 // Helpers shared by subcommands.
 std::string json_quote(std::string_view s);

@@ -26,6 +26,15 @@ namespace pluto::actions {
 class Catalog;
 }
 // --- more forward declarations below ---
+namespace pluto::agent {
+class AgentService;
+}
+namespace pluto::ingest {
+class IngestService;
+}
+namespace pluto::transform {
+class DbtService;
+}
 
 namespace pluto::cli {
 
@@ -44,6 +53,9 @@ class Runtime {
   // `on_ready` gets the URL once it listens.
   virtual Status serve(const std::function<void(const std::string& url)>& on_ready) = 0;
   // --- more services below ---
+  virtual Result<agent::AgentService*> agent() = 0;
+  virtual Result<ingest::IngestService*> ingest() = 0;
+  virtual Result<transform::DbtService*> dbt() = 0;
 };
 
 using RuntimeFactory = std::function<Result<std::unique_ptr<Runtime>>(Config config)>;

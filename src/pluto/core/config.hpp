@@ -28,9 +28,9 @@ struct SettingInfo {
 };
 
 struct ConfigLoadOptions {
-  std::optional<std::filesystem::path> data_dir;       // --data-dir
-  std::map<std::string, std::string> flag_overrides;   // "query.timeout_seconds" -> "5"
-  std::map<std::string, std::string> flag_origins;     // key -> "--timeout" (for config show)
+  std::optional<std::filesystem::path> data_dir;      // --data-dir
+  std::map<std::string, std::string> flag_overrides;  // "query.timeout_seconds" -> "5"
+  std::map<std::string, std::string> flag_origins;    // key -> "--timeout" (for config show)
   // Environment lookup; defaults to getenv and the process environment. Tests inject a map.
   std::function<std::optional<std::string>(const std::string&)> getenv;
   std::function<std::vector<std::string>()> env_names;  // names of all PLUTODUCK_* variables

@@ -33,16 +33,15 @@ struct Error {
   std::string hint;     // how to fix it; may be empty
 
   Error() = default;
-  Error(ErrorCode c, std::string msg, std::string h = {})
-      : code(c), message(std::move(msg)), hint(std::move(h)) {}
+  Error(ErrorCode c, std::string msg, std::string h = {}) : code(c), message(std::move(msg)), hint(std::move(h)) {}
 };
 
 // A value or an Error. Small and explicit: check ok() before value().
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  Result(Error error) : data_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : data_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return std::holds_alternative<T>(data_); }
   explicit operator bool() const { return ok(); }
@@ -100,7 +99,9 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok_status() { return {}; }
+inline Status ok_status() {
+  return {};
+}
 
 }  // namespace pluto
 

@@ -41,7 +41,9 @@ const char* level_name(Level l) {
   return "info";
 }
 
-spdlog::level::level_enum to_spd(Level l) { return static_cast<spdlog::level::level_enum>(static_cast<int>(l)); }
+spdlog::level::level_enum to_spd(Level l) {
+  return static_cast<spdlog::level::level_enum>(static_cast<int>(l));
+}
 
 void append_value(std::string& out, const FieldValue& v, bool json) {
   std::visit(

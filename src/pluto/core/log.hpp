@@ -44,11 +44,21 @@ void shutdown();
 bool enabled(Level level);
 void write(Level level, std::string_view message, Fields fields = {});
 
-inline void trace(std::string_view m, Fields f = {}) { write(Level::trace, m, f); }
-inline void debug(std::string_view m, Fields f = {}) { write(Level::debug, m, f); }
-inline void info(std::string_view m, Fields f = {}) { write(Level::info, m, f); }
-inline void warn(std::string_view m, Fields f = {}) { write(Level::warn, m, f); }
-inline void error(std::string_view m, Fields f = {}) { write(Level::error, m, f); }
+inline void trace(std::string_view m, Fields f = {}) {
+  write(Level::trace, m, f);
+}
+inline void debug(std::string_view m, Fields f = {}) {
+  write(Level::debug, m, f);
+}
+inline void info(std::string_view m, Fields f = {}) {
+  write(Level::info, m, f);
+}
+inline void warn(std::string_view m, Fields f = {}) {
+  write(Level::warn, m, f);
+}
+inline void error(std::string_view m, Fields f = {}) {
+  write(Level::error, m, f);
+}
 
 // Renders one JSON log line (without newline); exposed for tests.
 std::string render_json(Level level, std::string_view message, Fields fields, std::string_view ts);

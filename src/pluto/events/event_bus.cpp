@@ -49,7 +49,9 @@ nlohmann::json Event::envelope() const {
 
 EventBus::EventBus(store::Store* store) : store_(store) {}
 
-Status EventBus::migrate(store::Store& store) { return store.migrate("events", kMigrations); }
+Status EventBus::migrate(store::Store& store) {
+  return store.migrate("events", kMigrations);
+}
 
 Event EventBus::publish(const std::string& stream, const std::string& type, nlohmann::json data, bool final) {
   Event e;
@@ -89,8 +91,8 @@ Event EventBus::publish(const std::string& stream, const std::string& type, nloh
       const std::string payload = e.data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       auto st = store_->with_db(
           [&](store::SqliteDb& db) -> Status {
-            PLUTO_ASSIGN_OR_RETURN(auto ins,
-                                   db.prepare("INSERT INTO events (stream, id, type, ts, data) VALUES (?, ?, ?, ?, ?)"));
+            PLUTO_ASSIGN_OR_RETURN(
+                auto ins, db.prepare("INSERT INTO events (stream, id, type, ts, data) VALUES (?, ?, ?, ?, ?)"));
             ins.bind(1, e.stream).bind(2, e.id).bind(3, e.type).bind(4, e.ts).bind(5, payload);
             PLUTO_TRY(ins.run());
             PLUTO_ASSIGN_OR_RETURN(auto up, db.prepare("INSERT INTO event_streams (stream, last_id, closed) VALUES "
@@ -164,7 +166,8 @@ ReadResult EventBus::wait(const std::string& stream, int64_t after_id, std::chro
     if (shutdown_) return r;
     const bool local = streams_.count(stream) > 0;
     // Streams written by this process wake us; others (another process) are polled.
-    const auto step = local ? deadline : std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    const auto step =
+        local ? deadline : std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
     cv_.wait_until(lock, step, [&] {
       if (shutdown_) return true;
       auto it = streams_.find(stream);

@@ -3,14 +3,13 @@
 // Event in a named stream ("query/<run_id>", "job/<id>", "agent/<run_id>"). Events are stored, so
 // a stream can be replayed after the fact and after a restart; any number of readers may follow a
 // stream; ids start at 1 in each stream and rise by 1. Events also go to the log.
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -4,12 +4,11 @@
 // process that died shows as `interrupted` on the next start), a cancel token, an event stream, and
 // an access mode to the warehouse: shared (many at once) or exclusive (nothing else touches the
 // warehouse: the dbt CLI needs the DuckDB file to itself).
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -34,7 +33,7 @@ struct JobInfo {
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;
   nlohmann::json params = nlohmann::json::object();  // what was asked (no secrets)
-  nlohmann::json result;                              // summary on success
+  nlohmann::json result;                             // summary on success
   std::optional<Error> error;
   double progress = -1;  // [0,1] or -1 when unknown
 

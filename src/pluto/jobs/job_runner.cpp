@@ -65,8 +65,8 @@ bool owner_alive(const std::string& owner) {
 }
 
 JobStatus parse_status(const std::string& s) {
-  for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::succeeded, JobStatus::failed,
-                  JobStatus::cancelled, JobStatus::timed_out, JobStatus::interrupted}) {
+  for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::succeeded, JobStatus::failed, JobStatus::cancelled,
+                  JobStatus::timed_out, JobStatus::interrupted}) {
     if (to_string(st) == s) return st;
   }
   return JobStatus::failed;
@@ -94,7 +94,9 @@ std::string_view to_string(JobStatus s) {
   return "failed";
 }
 
-bool is_final(JobStatus s) { return s != JobStatus::queued && s != JobStatus::running; }
+bool is_final(JobStatus s) {
+  return s != JobStatus::queued && s != JobStatus::running;
+}
 
 nlohmann::json JobInfo::to_json() const {
   nlohmann::json j{{"id", id},
@@ -143,15 +145,17 @@ class JobRunner::Context final : public JobContext {
   std::shared_ptr<Entry> entry_;
 };
 
-Status JobRunner::migrate(store::Store& store) { return store.migrate("jobs", kMigrations); }
+Status JobRunner::migrate(store::Store& store) {
+  return store.migrate("jobs", kMigrations);
+}
 
 JobRunner::JobRunner(store::Store* store, events::EventBus& bus, RunnerOptions options) : store_(store), bus_(bus) {
   if (store_ != nullptr) {
     // Jobs whose owning process is gone can never finish: say so instead of showing them running.
     std::vector<std::tuple<std::string, std::string, std::string>> dead;  // id, kind, stream
     (void)store_->with_db([&](store::SqliteDb& db) -> Status {
-      PLUTO_ASSIGN_OR_RETURN(auto st,
-                             db.prepare("SELECT id, kind, stream, owner FROM jobs WHERE status IN ('queued', 'running')"));
+      PLUTO_ASSIGN_OR_RETURN(
+          auto st, db.prepare("SELECT id, kind, stream, owner FROM jobs WHERE status IN ('queued', 'running')"));
       while (true) {
         PLUTO_ASSIGN_OR_RETURN(bool row, st.step());
         if (!row) break;
@@ -164,22 +168,23 @@ JobRunner::JobRunner(store::Store* store, events::EventBus& bus, RunnerOptions o
       (void)store_->with_db([&, &job_id = id](store::SqliteDb& db) -> Status {
         PLUTO_ASSIGN_OR_RETURN(auto up, db.prepare("UPDATE jobs SET status = 'interrupted', finished_at = ?, "
                                                    "error_code = 'internal', error_message = ? WHERE id = ?"));
-        up.bind(1, now)
-            .bind(2, "the process running this job stopped before it finished")
-            .bind(3, job_id);
+        up.bind(1, now).bind(2, "the process running this job stopped before it finished").bind(3, job_id);
         return up.run();
       });
-      bus_.publish(stream, kind + ".interrupted",
-                   {{"status", "interrupted"},
-                    {"error", {{"code", "internal"}, {"message", "the process running this job stopped before it finished"}}}},
-                   /*final=*/true);
+      bus_.publish(
+          stream, kind + ".interrupted",
+          {{"status", "interrupted"},
+           {"error", {{"code", "internal"}, {"message", "the process running this job stopped before it finished"}}}},
+          /*final=*/true);
       log::warn("job interrupted by a previous shutdown", {{"id", id}, {"kind", kind}});
     }
   }
   for (size_t i = 0; i < std::max<size_t>(1, options.workers); ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
-JobRunner::~JobRunner() { shutdown(); }
+JobRunner::~JobRunner() {
+  shutdown();
+}
 
 void JobRunner::shutdown() {
   std::vector<std::shared_ptr<Entry>> all;
@@ -466,7 +471,8 @@ void JobRunner::finish(const std::shared_ptr<Entry>& e, JobStatus status, nlohma
   persist(copy);
   nlohmann::json data{{"status", to_string(status)}, {"job_id", copy.id}, {"result", copy.result}};
   if (copy.error) {
-    data["error"] = {{"code", to_string(copy.error->code)}, {"message", copy.error->message}, {"hint", copy.error->hint}};
+    data["error"] = {
+        {"code", to_string(copy.error->code)}, {"message", copy.error->message}, {"hint", copy.error->hint}};
   }
   bus_.publish(copy.stream, copy.kind + "." + std::string(to_string(status)), std::move(data), /*final=*/true);
   cv_.notify_all();

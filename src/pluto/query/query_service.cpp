@@ -312,6 +312,8 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
     double last = -1;
     std::unique_lock lock(progress_mu);
     while (!progress_cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return done; })) {
+      // An interrupt sent before DuckDB started the statement is lost; keep sending it.
+      if (token->cancelled()) conn.interrupt();
       const double p = conn.progress();
       if (p >= 0 && p != last) {
         last = p;
@@ -335,6 +337,7 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
     }
   } joiner{progress_mu, progress_cv, done, progress};
 
+  if (token->cancelled()) return fail(Error(ErrorCode::cancelled, "query cancelled"));
   auto kinds = warehouse::summarize(conn, req.sql);
   if (!kinds.ok()) return fail(kinds.take_error());
   const int64_t max_rows = req.max_rows.value_or(opts.default_max_rows);
@@ -349,6 +352,10 @@ Result<nlohmann::json> QueryService::Impl::execute(const QueryRequest& req, jobs
             conn.run("ATTACH " + warehouse::quote_literal(path.string()) + " AS " + warehouse::quote_identifier(alias));
         !st.ok()) {
       return fail(st.take_error());
+    }
+    if (token->cancelled()) {
+      cleanup();
+      return fail(Error(ErrorCode::cancelled, "query cancelled"));
     }
     auto ctas = conn.execute("CREATE TABLE " + warehouse::quote_identifier(alias) + ".result AS " + req.sql);
     if (!ctas.ok()) {
@@ -520,6 +527,15 @@ void QueryService::Impl::detach_spool_locked(const std::string& run_id) {
   if (spool_conn) (void)spool_conn->run("DETACH DATABASE IF EXISTS " + warehouse::quote_identifier(alias_for(run_id)));
 }
 
+bool QueryService::was_spooled(const std::string& run_id) {
+  if (auto o = impl_->outcome(run_id)) return o->spooled;
+  auto job = impl_->jobs.get(run_id);
+  if (job.ok() && job->result.is_object()) return job->result.value("spooled", false);
+  // No job record (e.g. a CLI run): a stored result exists only as its file.
+  std::error_code ec;
+  return std::filesystem::exists(impl_->spool_path(run_id), ec);
+}
+
 Result<QueryResultView> QueryService::page(const std::string& run_id, int64_t offset, int64_t limit) {
   if (offset < 0 || limit < 0) return Error(ErrorCode::invalid_argument, "offset and limit must be zero or more");
   PLUTO_ASSIGN_OR_RETURN(auto rec, impl_->store.get_query(run_id));
@@ -527,6 +543,10 @@ Result<QueryResultView> QueryService::page(const std::string& run_id, int64_t of
   if (rec->status != "succeeded") {
     return Error(ErrorCode::conflict, "run " + run_id + " has no result to page (status " + rec->status + ")",
                  rec->status == "running" || rec->status == "queued" ? "wait for it to finish" : "");
+  }
+  if (!was_spooled(run_id)) {
+    return Error(ErrorCode::conflict, "run " + run_id + " has no stored result to page",
+                 "only the rows of a single SELECT are stored; its inline rows are in GET /api/v1/query/" + run_id);
   }
   QueryResultView v;
   v.run_id = run_id;
@@ -560,6 +580,10 @@ Status QueryService::download(const std::string& run_id, DownloadFormat format, 
   if (!rec) return Error(ErrorCode::not_found, "no query run with id '" + run_id + "'");
   if (rec->status != "succeeded") {
     return Error(ErrorCode::conflict, "run " + run_id + " has no result to download (status " + rec->status + ")");
+  }
+  if (!was_spooled(run_id)) {
+    return Error(ErrorCode::conflict, "run " + run_id + " has no stored result to download",
+                 "only the rows of a single SELECT are stored");
   }
   std::unique_lock lock(impl_->spool_mu);
   PLUTO_ASSIGN_OR_RETURN(auto* conn, impl_->spool_reader(run_id));

@@ -5,13 +5,12 @@
 // The rows of a row-returning statement are spooled once to <data_dir>/results/<run_id>.duckdb (a
 // DuckDB file keeps every type exactly), so they can be paged and downloaded as JSON, CSV or Parquet
 // later without running the query again. Nothing is ever written into the warehouse for a result.
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,8 +77,8 @@ struct ServiceOptions {
   std::filesystem::path results_dir;  // <data_dir>/results
   int64_t default_timeout_ms = 30000;
   int64_t default_max_rows = 10000;
-  int64_t results_max_bytes = int64_t{2} << 30U;      // spool size kept in total
-  std::chrono::hours results_max_age{24};              // spool age kept
+  int64_t results_max_bytes = int64_t{2} << 30U;  // spool size kept in total
+  std::chrono::hours results_max_age{24};         // spool age kept
   static ServiceOptions from_config(const Config& config);
 };
 
@@ -107,10 +106,11 @@ class QueryService {
   Status download(const std::string& run_id, DownloadFormat format, const warehouse::Sink& sink);
   Result<std::vector<store::QueryRecord>> history(const store::QueryFilter& filter);
 
-  // Deletes spool files past the size/age limits (also done after each query).
+  // Deletes spool files past the size/age limits (also done when the service starts).
   void prune_results();
 
  private:
+  bool was_spooled(const std::string& run_id);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,11 +1,10 @@
 #include "pluto/query/sql_guard.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
 
@@ -27,11 +26,14 @@ constexpr int kMaxDepth = 3000;
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
 
 // Why a function is never allowed, or empty when it is not on the deny-list. Names are lower case.
 std::string denied_reason(const std::string& name) {
@@ -136,7 +138,9 @@ std::vector<std::string> statement_keywords(std::string_view sql) {
   return out;
 }
 
-Error refusal(const std::string& what) { return Error(ErrorCode::permission_denied, "SQL guard refused " + what, kHint); }
+Error refusal(const std::string& what) {
+  return Error(ErrorCode::permission_denied, "SQL guard refused " + what, kHint);
+}
 
 // Runs a prepared statement and returns its rows as a JSON array of arrays.
 Result<json> rows_of(warehouse::PreparedStatement& stmt) {
@@ -160,7 +164,9 @@ const json& member(const json& j, const char* key) {
   return it == j.end() ? kNull : *it;
 }
 
-std::string cell_text(const json& cell) { return cell.is_string() ? cell.get<std::string>() : cell.dump(); }
+std::string cell_text(const json& cell) {
+  return cell.is_string() ? cell.get<std::string>() : cell.dump();
+}
 
 struct Relation {
   std::string database;
@@ -176,12 +182,11 @@ struct CatalogView {
 
 Result<CatalogView> load_catalog(warehouse::Connection& conn) {
   CatalogView view;
-  PLUTO_ASSIGN_OR_RETURN(auto stmt,
-                         conn.prepare("SELECT database_name, schema_name, table_name FROM duckdb_tables() "
-                                      "WHERE NOT internal UNION ALL "
-                                      "SELECT database_name, schema_name, view_name FROM duckdb_views() "
-                                      "WHERE NOT internal UNION ALL "
-                                      "SELECT '', current_database(), current_schema()"));
+  PLUTO_ASSIGN_OR_RETURN(auto stmt, conn.prepare("SELECT database_name, schema_name, table_name FROM duckdb_tables() "
+                                                 "WHERE NOT internal UNION ALL "
+                                                 "SELECT database_name, schema_name, view_name FROM duckdb_views() "
+                                                 "WHERE NOT internal UNION ALL "
+                                                 "SELECT '', current_database(), current_schema()"));
   PLUTO_ASSIGN_OR_RETURN(json rows, rows_of(stmt));
   for (const auto& row : rows) {
     if (!row.is_array() || row.size() != 3) continue;
@@ -452,9 +457,10 @@ Status check_functions(warehouse::Connection& conn, const std::vector<FunctionUs
   if (uses.empty()) return {};
   json names = json::array();
   for (const auto& use : uses) names.push_back(use.name);
-  PLUTO_ASSIGN_OR_RETURN(auto stmt, conn.prepare("SELECT lower(function_name), function_type, internal "
-                                                 "FROM duckdb_functions() WHERE "
-                                                 "list_contains(from_json($1, '[\"VARCHAR\"]'), lower(function_name))"));
+  PLUTO_ASSIGN_OR_RETURN(auto stmt,
+                         conn.prepare("SELECT lower(function_name), function_type, internal "
+                                      "FROM duckdb_functions() WHERE "
+                                      "list_contains(from_json($1, '[\"VARCHAR\"]'), lower(function_name))"));
   PLUTO_TRY(stmt.bind(1, std::string_view(names.dump())));
   PLUTO_ASSIGN_OR_RETURN(json rows, rows_of(stmt));
   struct Kinds {
@@ -484,8 +490,9 @@ Status check_functions(warehouse::Connection& conn, const std::vector<FunctionUs
                      ": it is a function or macro defined in the warehouse, and its body is not checked");
     }
     if (!it->second.expression && it->second.other && !allowed_table_fn) {
-      return refusal(use.name + "() in " + use.where + ": it is a table function or pragma, not allowed in SQL checked "
-                                                       "by the guard");
+      return refusal(use.name + "() in " + use.where +
+                     ": it is a table function or pragma, not allowed in SQL checked "
+                     "by the guard");
     }
   }
   return {};

@@ -13,9 +13,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& file) {
   return store;
 }
 
-int Store::latest_schema_version() { return kMigrations.back().version; }
+int Store::latest_schema_version() {
+  return kMigrations.back().version;
+}
 
-int Store::schema_version() { return component_version("store"); }
+int Store::schema_version() {
+  return component_version("store");
+}
 
 int Store::component_version(const std::string& component) {
   std::lock_guard lock(mu_);
@@ -28,9 +32,10 @@ int Store::component_version(const std::string& component) {
 
 Status Store::migrate(const std::string& component, std::span<const Migration> migrations) {
   std::lock_guard lock(mu_);
-  PLUTO_TRY(db_.exec("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
-                     "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
-                     "PRIMARY KEY (component, version))"));
+  PLUTO_TRY(
+      db_.exec("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+               "name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+               "PRIMARY KEY (component, version))"));
   // BEGIN IMMEDIATE: two processes starting at once apply each migration exactly once.
   PLUTO_TRY(db_.exec("BEGIN IMMEDIATE"));
   auto fail = [&](Error e) -> Status {
@@ -76,12 +81,12 @@ Status Store::with_db(const std::function<Status(SqliteDb&)>& fn, bool transacti
 
 Status Store::save_query(const QueryRecord& r) {
   return with_db([&](SqliteDb& db) -> Status {
-    PLUTO_ASSIGN_OR_RETURN(auto st, db.prepare(
-                                        "INSERT INTO query_history (run_id, sql, status, origin, submitted_at, "
-                                        "started_at, finished_at, duration_ms, row_count, error) VALUES "
-                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (run_id) DO UPDATE SET "
-                                        "status = ?3, started_at = ?6, finished_at = ?7, duration_ms = ?8, "
-                                        "row_count = ?9, error = ?10"));
+    PLUTO_ASSIGN_OR_RETURN(auto st,
+                           db.prepare("INSERT INTO query_history (run_id, sql, status, origin, submitted_at, "
+                                      "started_at, finished_at, duration_ms, row_count, error) VALUES "
+                                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (run_id) DO UPDATE SET "
+                                      "status = ?3, started_at = ?6, finished_at = ?7, duration_ms = ?8, "
+                                      "row_count = ?9, error = ?10"));
     st.bind(1, r.run_id).bind(2, r.sql).bind(3, r.status).bind(4, r.origin).bind(5, r.submitted_at);
     st.bind(6, r.started_at).bind(7, r.finished_at).bind(8, r.duration_ms).bind(9, r.row_count).bind(10, r.error);
     return st.run();

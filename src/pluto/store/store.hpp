@@ -8,10 +8,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
-
-#include <span>
 
 #include "pluto/core/error.hpp"
 #include "pluto/store/migrations.hpp"
@@ -22,8 +21,8 @@ namespace pluto::store {
 struct QueryRecord {
   std::string run_id;
   std::string sql;
-  std::string status;  // queued, running, succeeded, failed, cancelled, timed_out, interrupted
-  std::string origin;  // api, cli, agent
+  std::string status;        // queued, running, succeeded, failed, cancelled, timed_out, interrupted
+  std::string origin;        // api, cli, agent
   std::string submitted_at;  // RFC 3339
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;

@@ -1,0 +1,55 @@
+#pragma once
+// Internal to agent/llm: the request loop shared by the providers (streaming, classification of
+// failures, retries with backoff, redaction of the key) and the per-provider stream decoders.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "pluto/agent/llm/http.hpp"
+#include "pluto/agent/llm/provider.hpp"
+
+namespace pluto::agent::llm {
+
+// Turns one provider's SSE stream into a ChatReply.
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // One SSE event; an Error means the stream is malformed (or carries an error event).
+  virtual Status on_event(const SseEvent& event) = 0;
+  // End of stream: the reply, or an error when it is incomplete. `raw` is the body when the
+  // server answered without SSE (a plain JSON completion).
+  virtual Result<ChatReply> finish(const std::string& raw, size_t events_seen) = 0;
+  // True once text went to the caller: from then on a retry would repeat it.
+  bool emitted_text() const { return emitted_text_; }
+
+ protected:
+  void emit_text(const ChatHooks& hooks, std::string_view delta) {
+    if (delta.empty()) return;
+    emitted_text_ = true;
+    if (hooks.on_text) hooks.on_text(delta);
+  }
+
+ private:
+  bool emitted_text_ = false;
+};
+
+struct DriverSpec {
+  std::string provider;  // for messages
+  std::string key;       // redacted from every message
+  std::string key_env;   // named in hints
+  HttpRequest http;
+  std::function<std::unique_ptr<StreamDecoder>()> make_decoder;
+  // The provider's words for an error body ({"error":{"message"}}…); empty when none.
+  std::function<std::string(const std::string& body)> error_message;
+};
+
+Result<ChatReply> run_chat(const ProviderOptions& options, const DriverSpec& spec, const ChatHooks& hooks,
+                           const std::shared_ptr<CancelToken>& cancel);
+
+// Reverse of wire_tool_name for the tools of one request.
+std::map<std::string, std::string> wire_names(const std::vector<ToolSpec>& tools);
+
+std::unique_ptr<Provider> make_openai(const ProviderOptions& options, std::string key);
+std::unique_ptr<Provider> make_anthropic(const ProviderOptions& options, std::string key);
+
+}  // namespace pluto::agent::llm
