@@ -246,6 +246,22 @@ TEST_F(Cli, QueryThroughARunningServer) {
   EXPECT_EQ(down.exit_code, 3);
 }
 
+TEST_F(Cli, SafeModeRefusesFileReadsAndRunsPlainSelects) {
+  ASSERT_EQ(run({"query", "create table t as select 1 as a"}).exit_code, 0);
+  auto ok = run({"query", "--safe", "select a from t", "--format", "json"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "[{\"a\":1}]\n");
+  for (const std::string sql : {"select * from read_csv('/etc/passwd')", "select (select count(*) from glob('/*'))",
+                                "copy t to '/tmp/x.csv'", "select 1; select 2"}) {
+    auto r = run({"query", "--safe", sql});
+    EXPECT_NE(r.exit_code, 0) << sql;
+    EXPECT_EQ(r.out, "") << sql;
+    EXPECT_FALSE(r.err.empty()) << sql;
+  }
+  auto remote = run({"query", "--safe", "select 1", "--server", "http://127.0.0.1:1"});
+  EXPECT_EQ(remote.exit_code, 2);
+}
+
 TEST_F(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run({"frobnicate"}).exit_code, 2);
   EXPECT_EQ(run({"query", "select 1", "--format", "xml"}).exit_code, 2);

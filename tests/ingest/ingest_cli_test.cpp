@@ -157,8 +157,10 @@ std::pair<pid_t, int> spawn_reading(const std::vector<std::string>& argv) {
 TEST_F(IngestCli, KilledReplaceLeavesTheOldTableAndTheRunShowsInterrupted) {
   testing::write_file(dir_ / "old.csv", "id,v\n1,a\n2,b\n3,c\n");
   ASSERT_EQ(run({"ingest", path("old.csv"), "--table", "t"}).exit_code, 0);
-  ASSERT_EQ(run({"query", "COPY (SELECT i AS id, md5(i::VARCHAR) AS v, i * 3 AS w FROM range(12000000) t(i)) TO '" +
-                              path("big.csv") + "' (FORMAT csv, HEADER)"})
+  ASSERT_EQ(run({"query",
+                 "COPY (SELECT i AS id, md5(i::VARCHAR) AS v, i * 3 AS w FROM range(12000000) t(i)) TO '" +
+                     path("big.csv") + "' (FORMAT csv, HEADER)",
+                 "--timeout", "3600"})
                 .exit_code,
             0);
   auto [pid, fd] =

@@ -13,6 +13,7 @@
 #include "pluto/cli/context.hpp"
 #include "pluto/cli/table_printer.hpp"
 #include "pluto/core/clock.hpp"
+#include "pluto/query/sql_guard.hpp"
 #include "pluto/core/log.hpp"
 #include "pluto/store/store.hpp"
 #include "pluto/warehouse/warehouse.hpp"
@@ -51,6 +52,7 @@ struct QueryOptions {
   std::string output;
   std::optional<int64_t> timeout;
   std::string server;
+  bool safe = false;
 };
 
 Result<std::string> read_sql(const QueryOptions& o) {
@@ -148,6 +150,10 @@ int run_query(Context& ctx, const QueryOptions& o) {
     out_format = f.value();
   }
 
+  if (!o.server.empty() && o.safe) {
+    return ctx.fail(Error(ErrorCode::invalid_argument, "--safe runs in process",
+                          "drop --server, or send {\"mode\": \"safe\"} to POST /api/v1/query"));
+  }
   if (!o.server.empty()) return run_remote(ctx, o, sql, format);
 
   auto rt = ctx.runtime();
@@ -194,7 +200,11 @@ int run_query(Context& ctx, const QueryOptions& o) {
 
   std::FILE* out = stdout;
   Result<warehouse::WriteSummary> summary = Error(ErrorCode::internal, "query did not run");
-  if (parquet) {
+  Status guard;
+  if (o.safe) guard = query::sql_guard_validator()(conn, sql);
+  if (!guard.ok()) {
+    summary = guard.take_error();
+  } else if (parquet) {
     auto s = warehouse::classify(conn, sql);
     if (!s.ok()) {
       summary = s.take_error();
@@ -275,6 +285,8 @@ void setup_query(CLI::App& app, Context& ctx, Runner& run) {
   sub->add_option("-o,--output", opts->output, "write the result to FILE instead of stdout")->type_name("FILE");
   sub->add_option("--timeout", opts->timeout, "interrupt the query after SECONDS (query.timeout_seconds)")
       ->type_name("SECONDS");
+  sub->add_flag("--safe", opts->safe,
+                "safe mode: only one read-only SELECT over catalog tables (no files, network or settings)");
   sub->add_option("--server", opts->server,
                   "run on a running server (e.g. http://127.0.0.1:8123) instead of in process")
       ->type_name("URL");
