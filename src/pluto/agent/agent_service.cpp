@@ -164,10 +164,14 @@ Result<std::unique_ptr<AgentService>> AgentService::create(const Config& config,
 
 AgentService::~AgentService() {
   // Runs reference this service: stop the ones still going before it disappears.
-  for (const auto& info : jobs_.list("agent", 1000)) {
-    if (jobs::is_final(info.status)) continue;
-    (void)jobs_.cancel(info.id);
-    (void)jobs_.wait(info.id, std::chrono::seconds(30));
+  std::set<std::string> live;
+  {
+    std::lock_guard lock(live_mu_);
+    live = live_;
+  }
+  for (const auto& id : live) {
+    (void)jobs_.cancel(id);
+    (void)jobs_.wait(id, std::chrono::seconds(30));
   }
 }
 
@@ -257,7 +261,19 @@ Result<AgentRunInfo> AgentService::start(Started st, const std::string& origin, 
   if (!resumed_from.empty()) spec.params["resumed_from"] = resumed_from;
 
   auto started = std::make_shared<Started>(std::move(st));
+  {
+    std::lock_guard lock(live_mu_);
+    live_.insert(info.run_id);
+  }
   jobs_.submit(std::move(spec), [this, brain, opts, started, resumed_from](jobs::JobContext& jc) -> Result<json> {
+    struct Done {
+      AgentService& self;
+      std::string id;
+      ~Done() {
+        std::lock_guard lock(self.live_mu_);
+        self.live_.erase(id);
+      }
+    } done{*this, started->state.run_id};
     AgentState s = started->state;
     RunContext rc;
     rc.emit = [&jc](const std::string& type, json data) { jc.emit(type, std::move(data)); };

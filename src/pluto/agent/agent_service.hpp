@@ -5,8 +5,10 @@
 // agent.error…) and stores a checkpoint. Conversations are stored so follow-ups see earlier
 // questions, SQL and answers. Routes and CLI commands are thin: request in, service call, JSON out.
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -117,6 +119,8 @@ class AgentService {
   events::EventBus& bus_;
   const actions::Catalog* catalog_;
   Records records_;
+  std::mutex live_mu_;
+  std::set<std::string> live_;  // runs of this service whose job body has not returned yet
 };
 
 }  // namespace pluto::agent
