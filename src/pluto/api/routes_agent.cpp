@@ -26,15 +26,18 @@ void register_agent_routes(Router& r, Services& s, const ServerOptions& o) {
            if (!info.ok()) return send_error(res, info.error());
            send_json(res, info->to_json(), 202);
          });
-  r.get("/api/v1/agent/{run_id}", {"An agent run: status, plan, SQL, answer, checkpoints", nullptr,
-                                   nlohmann::json::array(), {200, 404}},
+  r.get("/api/v1/agent/{run_id}",
+        {"An agent run: status, plan, SQL, answer, checkpoints", nullptr, nlohmann::json::array(), {200, 404}},
         [&agent](const httplib::Request& req, httplib::Response& res) {
           auto v = agent.get(req.matches[1].str());
           if (!v.ok()) return send_error(res, v.error());
           send_json(res, v->to_json());
         });
   r.get("/api/v1/agent/{run_id}/events",
-        {"Server-Sent Events of an agent run (Last-Event-ID resumes)", nullptr, nlohmann::json::array(), {200, 404},
+        {"Server-Sent Events of an agent run (Last-Event-ID resumes)",
+         nullptr,
+         nlohmann::json::array(),
+         {200, 404},
          "text/event-stream"},
         [&s, &agent, heartbeat = o.sse_heartbeat_seconds](const httplib::Request& req, httplib::Response& res) {
           const std::string id = req.matches[1].str();
@@ -42,15 +45,15 @@ void register_agent_routes(Router& r, Services& s, const ServerOptions& o) {
           if (!v.ok()) return send_error(res, v.error());
           serve_sse(req, res, s.events, "agent/" + id, heartbeat);
         });
-  r.post("/api/v1/agent/{run_id}/cancel", {"Stop an agent run and its running query", nullptr,
-                                           nlohmann::json::array(), {202, 404, 409}},
+  r.post("/api/v1/agent/{run_id}/cancel",
+         {"Stop an agent run and its running query", nullptr, nlohmann::json::array(), {202, 404, 409}},
          [&agent](const httplib::Request& req, httplib::Response& res) {
            auto st = agent.cancel(req.matches[1].str());
            if (!st.ok()) return send_error(res, st.error());
            send_json(res, {{"run_id", req.matches[1].str()}, {"status", "cancelling"}}, 202);
          });
-  r.get("/api/v1/agent/conversations/{id}", {"A conversation: its questions, SQL and answers", nullptr,
-                                             nlohmann::json::array(), {200, 404}},
+  r.get("/api/v1/agent/conversations/{id}",
+        {"A conversation: its questions, SQL and answers", nullptr, nlohmann::json::array(), {200, 404}},
         [&agent](const httplib::Request& req, httplib::Response& res) {
           auto c = agent.conversation(req.matches[1].str());
           if (!c.ok()) return send_error(res, c.error());

@@ -48,8 +48,11 @@ void register_dbt_routes(Router& r, Services& s, const ServerOptions& /*o*/) {
            if (!st.ok()) return send_error(res, st.error());
            send_json(res, {{"run_id", req.matches[1].str()}, {"status", "cancelling"}}, 202);
          });
-  r.get("/api/v1/dbt/manifest", {"Models, seeds, sources and tests of the project, with last status", nullptr,
-                                 nlohmann::json::array(), {200, 404}},
+  r.get("/api/v1/dbt/manifest",
+        {"Models, seeds, sources and tests of the project, with last status",
+         nullptr,
+         nlohmann::json::array(),
+         {200, 404}},
         [&dbt](const httplib::Request&, httplib::Response& res) {
           auto m = dbt.manifest();
           if (!m.ok()) return send_error(res, m.error());
@@ -61,8 +64,8 @@ void register_dbt_routes(Router& r, Services& s, const ServerOptions& /*o*/) {
           if (!m.ok()) return send_error(res, m.error());
           send_json(res, m.value());
         });
-  r.get("/api/v1/dbt/lineage/{node}", {"Parents and children of a model (?depth=, 0: all)", nullptr,
-                                       nlohmann::json::array(), {200, 404}},
+  r.get("/api/v1/dbt/lineage/{node}",
+        {"Parents and children of a model (?depth=, 0: all)", nullptr, nlohmann::json::array(), {200, 404}},
         [&dbt](const httplib::Request& req, httplib::Response& res) {
           auto depth = query_int(req, "depth");
           if (!depth.ok()) return send_error(res, depth.error());

@@ -55,17 +55,18 @@ void register_ingest_routes(Router& r, Services& s, const ServerOptions& /*o*/) 
                       {"events_url", "/api/v1/jobs/" + job->id + "/events"}},
                      202);
          });
-  r.get("/api/v1/ingest/runs", {"Ingestion runs, newest first"}, [&ing](const httplib::Request& req, httplib::Response& res) {
-    ingest::RunFilter f;
-    auto limit = query_int(req, "limit");
-    if (!limit.ok()) return send_error(res, limit.error());
-    if (limit.value()) f.limit = *limit.value();
-    auto runs = ing.list_runs(f);
-    if (!runs.ok()) return send_error(res, runs.error());
-    auto list = nlohmann::json::array();
-    for (const auto& run : runs.value()) list.push_back(run.to_json());
-    send_json(res, {{"runs", list}});
-  });
+  r.get("/api/v1/ingest/runs", {"Ingestion runs, newest first"},
+        [&ing](const httplib::Request& req, httplib::Response& res) {
+          ingest::RunFilter f;
+          auto limit = query_int(req, "limit");
+          if (!limit.ok()) return send_error(res, limit.error());
+          if (limit.value()) f.limit = *limit.value();
+          auto runs = ing.list_runs(f);
+          if (!runs.ok()) return send_error(res, runs.error());
+          auto list = nlohmann::json::array();
+          for (const auto& run : runs.value()) list.push_back(run.to_json());
+          send_json(res, {{"runs", list}});
+        });
   r.get("/api/v1/ingest/runs/{id}", {"One ingestion run", nullptr, nlohmann::json::array(), {200, 404}},
         [&ing](const httplib::Request& req, httplib::Response& res) {
           auto run = ing.get_run(req.matches[1].str());
@@ -73,11 +74,12 @@ void register_ingest_routes(Router& r, Services& s, const ServerOptions& /*o*/) 
           send_json(res, run->to_json());
         });
 
-  r.get("/api/v1/sources", {"Saved sources (never their passwords)"}, [&ing](const httplib::Request&, httplib::Response& res) {
-    auto list = ing.list_sources();
-    if (!list.ok()) return send_error(res, list.error());
-    send_json(res, {{"sources", sources_json(list.value())}});
-  });
+  r.get("/api/v1/sources", {"Saved sources (never their passwords)"},
+        [&ing](const httplib::Request&, httplib::Response& res) {
+          auto list = ing.list_sources();
+          if (!list.ok()) return send_error(res, list.error());
+          send_json(res, {{"sources", sources_json(list.value())}});
+        });
   r.post("/api/v1/sources",
          {"Save a source: {name, uri, password_env?, password?}",
           {{"type", "object"},
@@ -105,19 +107,22 @@ void register_ingest_routes(Router& r, Services& s, const ServerOptions& /*o*/) 
           if (!src.ok()) return send_error(res, src.error());
           send_json(res, src->to_json());
         });
-  r.del("/api/v1/sources/{name}", {"Forget a saved source (and its secret)", nullptr, nlohmann::json::array(), {200, 404}},
+  r.del("/api/v1/sources/{name}",
+        {"Forget a saved source (and its secret)", nullptr, nlohmann::json::array(), {200, 404}},
         [&ing](const httplib::Request& req, httplib::Response& res) {
           auto st = ing.remove_source(req.matches[1].str());
           if (!st.ok()) return send_error(res, st.error());
           send_json(res, {{"removed", req.matches[1].str()}});
         });
-  r.post("/api/v1/sources/{name}/test", {"Connect to a saved source and describe it", nullptr, nlohmann::json::array(), {200, 404, 503}},
+  r.post("/api/v1/sources/{name}/test",
+         {"Connect to a saved source and describe it", nullptr, nlohmann::json::array(), {200, 404, 503}},
          [&ing](const httplib::Request& req, httplib::Response& res) {
            auto out = ing.test_source(req.matches[1].str());
            if (!out.ok()) return send_error(res, out.error());
            send_json(res, out.value());
          });
-  r.get("/api/v1/sources/{name}/tables", {"Schemas and tables of a saved database source", nullptr, nlohmann::json::array(), {200, 404}},
+  r.get("/api/v1/sources/{name}/tables",
+        {"Schemas and tables of a saved database source", nullptr, nlohmann::json::array(), {200, 404}},
         [&ing](const httplib::Request& req, httplib::Response& res) {
           auto objs = ing.source_tables(req.matches[1].str());
           if (!objs.ok()) return send_error(res, objs.error());
@@ -125,7 +130,8 @@ void register_ingest_routes(Router& r, Services& s, const ServerOptions& /*o*/) 
           for (const auto& o : objs.value()) list.push_back(o.to_json());
           send_json(res, {{"tables", list}});
         });
-  r.post("/api/v1/sources/{name}/attach", {"Attach a database source read-only (live federation)", nullptr, nlohmann::json::array(), {200, 404}},
+  r.post("/api/v1/sources/{name}/attach",
+         {"Attach a database source read-only (live federation)", nullptr, nlohmann::json::array(), {200, 404}},
          [&ing](const httplib::Request& req, httplib::Response& res) {
            auto out = ing.attach_source(req.matches[1].str());
            if (!out.ok()) return send_error(res, out.error());
@@ -139,7 +145,9 @@ void register_ingest_routes(Router& r, Services& s, const ServerOptions& /*o*/) 
          });
   r.post("/api/v1/imports/{file}",
          {"Upload a file (the raw body) into the data dir's imports/ folder, to ingest it afterwards",
-          nullptr, nlohmann::json::array(), {201, 400, 409, 413}},
+          nullptr,
+          nlohmann::json::array(),
+          {201, 400, 409, 413}},
          [&s](const httplib::Request& req, httplib::Response& res) {
            auto name = safe_file_name(req.matches[1].str());
            if (!name.ok()) return send_error(res, name.error());

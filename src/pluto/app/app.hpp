@@ -2,18 +2,18 @@
 // Builds every service from the config and owns their lifetime (start/stop order).
 #include <memory>
 
+#include "pluto/actions/catalog.hpp"
 #include "pluto/cli/runtime.hpp"
 #include "pluto/core/config.hpp"
 #include "pluto/events/event_bus.hpp"
 #include "pluto/jobs/job_runner.hpp"
-#include "pluto/store/store.hpp"
-#include "pluto/actions/catalog.hpp"
 #include "pluto/query/query_service.hpp"
+#include "pluto/store/store.hpp"
 #include "pluto/warehouse/warehouse.hpp"
 // --- more includes below ---
 #include "pluto/agent/agent_service.hpp"
-#include "pluto/query/sql_guard.hpp"
 #include "pluto/ingest/ingest_service.hpp"
+#include "pluto/query/sql_guard.hpp"
 #include "pluto/transform/dbt_service.hpp"
 
 namespace pluto::app {

@@ -35,7 +35,9 @@ std::string json_quote(std::string_view s) {
   return out;
 }
 
-bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stdout_is_terminal() {
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 
 Result<const Config*> Context::config() {
   if (config_) return &*config_;

@@ -1,7 +1,6 @@
 #pragma once
 // Shared state of one CLI invocation: global options, lazy config/runtime, exit-code mapping.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <map>
 #include <memory>

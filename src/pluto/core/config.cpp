@@ -1,5 +1,6 @@
 #include "pluto/core/config.hpp"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <regex>
 #include <sstream>
-#include <toml++/toml.h>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
 
@@ -38,7 +38,8 @@ struct Spec {
 // The one list of settings. Add new ones here; `config show`, validation and env names follow.
 const Spec kSpecs[] = {
     {"warehouse.path", Kind::path, "{data_dir}/warehouse.duckdb", "DuckDB file holding the user's data"},
-    {"warehouse.memory_limit", Kind::memory, "", "DuckDB memory limit, e.g. 4GB or 50% (empty: DuckDB's default, 80% of RAM)"},
+    {"warehouse.memory_limit", Kind::memory, "",
+     "DuckDB memory limit, e.g. 4GB or 50% (empty: DuckDB's default, 80% of RAM)"},
     {"warehouse.threads", Kind::integer, "0", "DuckDB worker threads (0: one per core)", 0, 1024},
     {"warehouse.pool_size", Kind::integer, "4", "DuckDB connections for concurrent queries", 1, 256},
     {"warehouse.extension_directory", Kind::path, PLUTO_DEFAULT_EXTENSION_DIR,
@@ -251,8 +252,7 @@ Status ensure_data_dir_layout(const fs::path& data_dir) {
                  "choose a writable location with --data-dir or PLUTODUCK_DATA_DIR");
   }
   if (::access(data_dir.c_str(), W_OK) != 0) {
-    return Error(ErrorCode::unavailable,
-                 "data dir " + data_dir.string() + " is not writable: " + std::strerror(errno),
+    return Error(ErrorCode::unavailable, "data dir " + data_dir.string() + " is not writable: " + std::strerror(errno),
                  "fix its permissions or choose another with --data-dir or PLUTODUCK_DATA_DIR");
   }
   for (const char* sub : {"logs", "dbt", "results", "imports", "secrets"}) {
@@ -353,13 +353,17 @@ const SettingValue& Config::setting(const std::string& key) const {
   return it->second;
 }
 
-const std::string& Config::get(const std::string& key) const { return setting(key).value; }
+const std::string& Config::get(const std::string& key) const {
+  return setting(key).value;
+}
 
 int64_t Config::get_int(const std::string& key) const {
   // Validated at load, so this parse cannot fail.
   return std::stoll(get(key));
 }
 
-bool Config::get_bool(const std::string& key) const { return get(key) == "true"; }
+bool Config::get_bool(const std::string& key) const {
+  return get(key) == "true";
+}
 
 }  // namespace pluto
