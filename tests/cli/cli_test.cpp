@@ -1,6 +1,9 @@
 // Runs the real pluto-duck binary and checks output and exit codes.
 #include <duckdb.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
 
 #include "test_util.hpp"
 
@@ -269,6 +272,46 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   auto help = run({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("query"), std::string::npos);
+  for (const char* command : {"serve", "query", "tables", "describe", "history", "ingest", "sources", "dbt", "ask",
+                              "doctor", "logs", "version"}) {
+    EXPECT_NE(help.out.find(std::string("\n  ") + command), std::string::npos) << command << " missing: " << help.out;
+  }
+  EXPECT_EQ(run({"logs", "--level", "loud"}).exit_code, 2);
+}
+
+TEST_F(Cli, LogsShowsTailsFiltersAndFollowsTheServerLog) {
+  testing::BackgroundProcess server({PLUTO_BINARY, "--data-dir", dir_.str(), "--json", "serve", "--port", "0"});
+  ASSERT_NE(server.first_line().find("\"url\""), std::string::npos);
+
+  // Readable by default, the stored JSON lines with --json.
+  auto text = run({"logs"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(" info  server listening url=http://127.0.0.1:"), std::string::npos) << text.out;
+  auto json_lines = run({"--json", "logs", "-n", "1", "--grep", "server listening"});
+  EXPECT_EQ(json_lines.exit_code, 0) << json_lines.err;
+  EXPECT_EQ(std::count(json_lines.out.begin(), json_lines.out.end(), '\n'), 1) << json_lines.out;
+  EXPECT_EQ(json_lines.out.rfind("{\"ts\":\"", 0), 0U) << json_lines.out;
+  EXPECT_NE(json_lines.out.find("\"msg\":\"server listening\""), std::string::npos) << json_lines.out;
+  // --level keeps that level and above only.
+  auto warnings = run({"logs", "--level", "warn"});
+  EXPECT_EQ(warnings.exit_code, 0);
+  EXPECT_EQ(warnings.out.find("server listening"), std::string::npos) << warnings.out;
+
+  // --follow: the first line is the current last one (so it is reading), then what the server
+  // writes afterwards; Ctrl-C ends it with 130.
+  testing::BackgroundProcess follow({PLUTO_BINARY, "--data-dir", dir_.str(), "logs", "--follow", "-n", "1"});
+  EXPECT_FALSE(follow.first_line().empty());
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0);
+  bool saw_stop = false;
+  for (int i = 0; i < 20 && !saw_stop; ++i) {
+    const auto line = follow.first_line();
+    if (line.empty()) break;
+    saw_stop = line.find("stopping on signal") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_stop);
+  follow.signal(SIGINT);
+  EXPECT_EQ(follow.wait(), 130);
 }
 
 }  // namespace

@@ -119,6 +119,7 @@ int run(int argc, char** argv, const RuntimeFactory& factory) {
   setup_ingest(app, ctx, runner);
   setup_sources(app, ctx, runner);
   setup_dbt(app, ctx, runner);
+  setup_logs(app, ctx, runner);
 
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@
 
 #include "pluto/agent/agent_service.hpp"
 #include "pluto/cli/context.hpp"
+#include "pluto/cli/sigint.hpp"
 #include "pluto/cli/table_printer.hpp"
 #include "pluto/events/event_bus.hpp"
 
@@ -18,29 +19,6 @@ namespace pluto::cli {
 namespace {
 
 using nlohmann::json;
-
-std::atomic<bool> g_ask_sigint{false};
-extern "C" void on_ask_sigint(int /*sig*/) {
-  g_ask_sigint.store(true);
-}
-
-// Routes SIGINT to a flag for the lifetime of the run, restoring the old handler after.
-class AskSigint {
- public:
-  AskSigint() {
-    g_ask_sigint.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_ask_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_);
-  }
-  ~AskSigint() { sigaction(SIGINT, &old_, nullptr); }
-  AskSigint(const AskSigint&) = delete;
-  AskSigint& operator=(const AskSigint&) = delete;
-
- private:
-  struct sigaction old_ {};
-};
 
 struct AskOptions {
   std::string question;
@@ -147,7 +125,7 @@ int run_ask(Context& ctx, const AskOptions& o) {
   if (!o.provider.empty()) req.provider = o.provider;
   if (!o.model.empty()) req.model = o.model;
   if (!o.base_url.empty()) req.base_url = o.base_url;
-  AskSigint sigint;
+  SigintGuard sigint;
   auto info = agent.value()->submit(req);
   if (!info.ok()) return ctx.fail(info.error());
   const std::string run_id = info->run_id;
@@ -156,7 +134,7 @@ int run_ask(Context& ctx, const AskOptions& o) {
   bool in_answer = false;
   int64_t last = 0;
   while (true) {
-    if (g_ask_sigint.load() && !cancel_sent) {
+    if (SigintGuard::raised() && !cancel_sent) {
       cancel_sent = true;
       (void)agent.value()->cancel(run_id);
     }

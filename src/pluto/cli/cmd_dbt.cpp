@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "pluto/cli/context.hpp"
+#include "pluto/cli/sigint.hpp"
 #include "pluto/events/event_bus.hpp"
 #include "pluto/jobs/job_runner.hpp"
 #include "pluto/transform/dbt_log.hpp"
@@ -14,30 +15,6 @@
 
 namespace pluto::cli {
 namespace {
-
-std::atomic<bool> g_dbt_sigint{false};
-void on_dbt_sigint(int /*sig*/) {
-  g_dbt_sigint.store(true);
-}
-
-// Catches Ctrl-C for the lifetime of a run (dbt sits in its own process group and is stopped by
-// the job: SIGINT, then SIGTERM after the grace period), restoring the old handler after.
-class DbtSigintGuard {
- public:
-  DbtSigintGuard() {
-    g_dbt_sigint.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_dbt_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_);
-  }
-  ~DbtSigintGuard() { sigaction(SIGINT, &old_, nullptr); }
-  DbtSigintGuard(const DbtSigintGuard&) = delete;
-  DbtSigintGuard& operator=(const DbtSigintGuard&) = delete;
-
- private:
-  struct sigaction old_ {};
-};
 
 struct DbtCliOptions {
   std::string command;
@@ -133,7 +110,7 @@ int run_dbt(Context& ctx, const DbtCliOptions& o) {
   if (!bus_r.ok()) return ctx.fail(bus_r.error());
   events::EventBus& bus = *bus_r.value();
 
-  DbtSigintGuard sigint;
+  SigintGuard sigint;
   auto sub = svc.submit(std::move(req).value());
   if (!sub.ok()) return ctx.fail(sub.error());
   const std::string run_id = sub->run_id;
@@ -147,7 +124,7 @@ int run_dbt(Context& ctx, const DbtCliOptions& o) {
       if (!ctx.json()) print_event(e, ctx.global().verbosity);
     }
     if (r.closed) break;
-    if (g_dbt_sigint.load() && !cancel_sent) {
+    if (SigintGuard::raised() && !cancel_sent) {
       cancel_sent = true;
       if (!ctx.json()) std::fprintf(stderr, "cancelling dbt (Ctrl-C again does not hurry it)…\n");
       (void)svc.cancel(run_id);

@@ -73,6 +73,7 @@ void setup_ask(CLI::App& app, Context& ctx, Runner& run);
 void setup_ingest(CLI::App& app, Context& ctx, Runner& run);
 void setup_sources(CLI::App& app, Context& ctx, Runner& run);
 void setup_dbt(CLI::App& app, Context& ctx, Runner& run);
+void setup_logs(CLI::App& app, Context& ctx, Runner& run);
 
 // Helpers shared by subcommands.
 std::string json_quote(std::string_view s);

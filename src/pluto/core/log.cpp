@@ -169,7 +169,8 @@ void write(Level level, std::string_view message, Fields fields) {
   }
   if (file && l >= s.file_level.load()) {
     emit(*file, level, render_json(level, message, fields, now_rfc3339()));
-    if (level >= Level::warn) file->flush();
+    // Every line reaches the file at once: `logs --follow` shows it, and a crash loses nothing.
+    file->flush();
   }
   if (l >= s.stderr_level.load()) {
     const auto line = render_text(level, message, fields);
