@@ -1,17 +1,38 @@
 // Pluto-Duck web UI: plain JavaScript against the HTTP API (same origin, no build step).
+// Server data reaches the page only through textContent and attributes, never as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let currentRun = null;
+const PAGE_SIZE = 100;
+const QUERY_FINAL_EVENTS = ["succeeded", "failed", "cancelled", "timed_out", "interrupted"].map((s) => `query.${s}`);
+const AGENT_FINAL_EVENTS = ["succeeded", "failed", "cancelled", "interrupted"].map((s) => `agent.${s}`);
+const STATUS_MARK = { succeeded: "✓", failed: "✗", cancelled: "⊘", timed_out: "⏱", interrupted: "✗", queued: "…", running: "…" };
+const NUMERIC_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)INT|U?INTEGER|DECIMAL\(.*\)|DOUBLE|FLOAT|REAL)$/;
+
+let currentRun = null; // run id of the query in flight, for Cancel
+let result = null; // the result on screen: {runId, columns, rows, total, spooled, offset}
+let pageRequest = 0; // increases with every page shown; a late page answer for an older one is dropped
+let tableRequest = 0; // the same for table details
+let agentRun = null; // run id of the question in flight, for Stop
+let conversationId = null; // follow-up questions continue this conversation
 
 async function api(path, options = {}) {
   const res = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     const e = body.error || { message: `HTTP ${res.status}` };
-    throw new Error(e.message + (e.hint ? `\n${e.hint}` : ""));
+    const err = new Error(e.message + (e.hint ? `\n${e.hint}` : ""));
+    err.status = res.status;
+    throw err;
   }
   return body;
+}
+
+const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
+
+function errorText(error) {
+  if (!error) return "";
+  return error.message + (error.hint ? `\n${error.hint}` : "");
 }
 
 function showError(message) {
@@ -19,9 +40,21 @@ function showError(message) {
   $("error").textContent = message || "";
 }
 
-function renderTable(columns, rows) {
-  const table = $("result");
+function showAskError(message) {
+  $("ask-error").hidden = !message;
+  $("ask-error").textContent = message || "";
+}
+
+const quoteIdent = (s) => `"${s.replaceAll('"', '""')}"`;
+
+function cellText(v) {
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+// Fills `table` with a header row of `columns` ({name, type}) and `rows` (arrays of JSON values).
+function renderTable(table, columns, rows) {
   table.replaceChildren();
+  if (columns.length === 0) return;
   const head = table.createTHead().insertRow();
   for (const c of columns) {
     const th = document.createElement("th");
@@ -38,107 +71,230 @@ function renderTable(columns, rows) {
         td.textContent = "NULL";
         td.className = "null";
       } else {
-        td.textContent = typeof v === "object" ? JSON.stringify(v) : String(v);
-        if (/INT|DECIMAL|DOUBLE|FLOAT|HUGEINT/.test(columns[i].type)) td.className = "num";
+        td.textContent = cellText(v);
+        if (NUMERIC_TYPE.test(columns[i].type)) td.className = "num";
       }
     });
   }
 }
 
+// Follows an SSE stream until one of `finals` arrives; resolves with that event's data plus its type,
+// or null when the stream closed without one. `handlers` maps other event types to callbacks.
+function followStream(url, finals, handlers = {}) {
+  return new Promise((resolve) => {
+    const source = new EventSource(url);
+    let done = false;
+    const end = (value) => {
+      if (done) return;
+      done = true;
+      source.close();
+      resolve(value);
+    };
+    for (const [type, handle] of Object.entries(handlers)) {
+      source.addEventListener(type, (e) => { if (!done) handle(JSON.parse(e.data).data); });
+    }
+    for (const type of finals) {
+      source.addEventListener(type, (e) => end({ type, ...JSON.parse(e.data).data }));
+    }
+    // A dropped connection reconnects by itself (with Last-Event-ID); CLOSED means it gave up.
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED) end(null); };
+  });
+}
+
+// ---- queries ----
+
+function clearResult() {
+  result = null;
+  pageRequest++;
+  $("downloads").hidden = true;
+  $("pager").hidden = true;
+  $("result").replaceChildren();
+}
+
+function setRunning(running) {
+  $("run").disabled = running;
+  $("cancel").disabled = !running || currentRun === null;
+}
+
 async function runQuery(event) {
   event.preventDefault();
-  showError("");
-  $("downloads").hidden = true;
-  $("run").disabled = true;
-  $("status").textContent = "running…";
+  if ($("run").disabled) return;
   const sql = $("sql").value;
+  if (!sql.trim()) {
+    showError("Write a SQL statement to run.");
+    return;
+  }
+  showError("");
+  clearResult();
+  setRunning(true);
+  $("status").textContent = "running…";
   try {
-    let result;
+    let view;
     if ($("safe").checked) {
-      result = await api("/api/v1/query", { method: "POST", body: JSON.stringify({ sql, mode: "safe" }) });
+      view = await post("/api/v1/query", { sql, mode: "safe" });
     } else {
-      const started = await api("/api/v1/query", { method: "POST", body: JSON.stringify({ sql, async: true }) });
+      const started = await post("/api/v1/query", { sql, async: true });
       currentRun = started.run_id;
-      $("cancel").disabled = false;
-      result = await waitForRun(started.run_id, started.events_url);
+      setRunning(true);
+      view = await waitForRun(started.run_id, started.events_url);
     }
-    if (result.status !== "succeeded") {
-      showError(`${result.status}: ${result.error ? result.error.message : ""}`);
-      $("status").textContent = "";
-      return;
-    }
-    renderTable(result.columns, result.rows);
-    const shown = result.rows.length;
-    $("status").textContent = `${result.row_count ?? shown} rows${result.truncated ? ` (${shown} shown)` : ""} in ${result.duration_ms} ms`;
-    if (result.spooled) {
-      for (const f of ["csv", "json", "parquet"]) $(`dl-${f}`).href = `/api/v1/query/${result.run_id}?format=${f}`;
-      $("downloads").hidden = false;
-    }
+    await showRun(view);
   } catch (e) {
     showError(e.message);
     $("status").textContent = "";
   } finally {
-    $("run").disabled = false;
-    $("cancel").disabled = true;
     currentRun = null;
+    setRunning(false);
     loadHistory();
     loadTables();
   }
 }
 
-// Follows the run's event stream until its final event, then fetches the result.
-function waitForRun(runId, eventsUrl) {
-  return new Promise((resolve, reject) => {
-    const source = new EventSource(eventsUrl);
-    const finish = async () => {
-      source.close();
-      try {
-        resolve(await api(`/api/v1/query/${runId}`));
-      } catch (e) {
-        reject(e);
-      }
-    };
-    source.addEventListener("query.progress", (e) => {
-      const p = JSON.parse(e.data).data.progress;
-      $("status").textContent = `running… ${Math.round(p * 100)}%`;
-    });
-    source.addEventListener("query.waiting", (e) => {
-      $("status").textContent = JSON.parse(e.data).data.reason;
-    });
-    for (const t of ["succeeded", "failed", "cancelled", "timed_out", "interrupted"]) {
-      source.addEventListener(`query.${t}`, finish);
-    }
-    source.onerror = () => { if (source.readyState === EventSource.CLOSED) finish(); };
+// Follows the run's events until its final one, then fetches the run with its first page of rows.
+async function waitForRun(runId, eventsUrl) {
+  const final = await followStream(eventsUrl, QUERY_FINAL_EVENTS, {
+    "query.started": () => { $("status").textContent = "running…"; },
+    "query.progress": (d) => {
+      if (typeof d.progress === "number") $("status").textContent = `running… ${Math.round(d.progress * 100)}%`;
+    },
+    "query.waiting": (d) => { $("status").textContent = d.reason; },
   });
+  const stored = final && final.status === "succeeded" && final.result && final.result.spooled;
+  return api(`/api/v1/query/${encodeURIComponent(runId)}${stored ? `?offset=0&limit=${PAGE_SIZE}` : ""}`);
+}
+
+async function showRun(view) {
+  if (view.status !== "succeeded") {
+    const label = view.status.replace("_", " ");
+    if (view.status === "cancelled") {
+      $("status").textContent = "cancelled";
+    } else {
+      $("status").textContent = label;
+      showError(`${label}: ${errorText(view.error)}`);
+    }
+    return;
+  }
+  result = {
+    runId: view.run_id,
+    columns: view.columns,
+    rows: view.rows,
+    spooled: view.spooled,
+    // A stored result pages through the server; otherwise only the rows in the answer exist.
+    total: view.spooled ? view.row_count : view.rows.length,
+    offset: 0,
+  };
+  const count = view.row_count ?? view.rows.length;
+  let status = view.columns.length === 0 ? "done" : `${count} ${count === 1 ? "row" : "rows"}`;
+  if (!view.spooled && view.truncated) status += ` (first ${view.rows.length} shown)`;
+  $("status").textContent = `${status} in ${view.duration_ms} ms`;
+  if (view.spooled) {
+    for (const f of ["csv", "json", "parquet"]) {
+      $(`dl-${f}`).href = `/api/v1/query/${encodeURIComponent(view.run_id)}?format=${f}`;
+    }
+    $("downloads").hidden = false;
+  }
+  await showPage(0);
+}
+
+async function showPage(offset) {
+  const r = result;
+  if (!r) return;
+  const request = ++pageRequest;
+  const lastPage = Math.max(0, Math.floor((r.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+  offset = Math.min(Math.max(0, offset), lastPage);
+  const end = Math.min(offset + PAGE_SIZE, r.total);
+  let rows;
+  if (end <= r.rows.length) {
+    rows = r.rows.slice(offset, end);
+  } else {
+    for (const b of ["first", "prev", "next", "last"]) $(`page-${b}`).disabled = true;
+    try {
+      const page = await api(`/api/v1/query/${encodeURIComponent(r.runId)}?offset=${offset}&limit=${PAGE_SIZE}`);
+      rows = page.rows;
+    } catch (e) {
+      if (request === pageRequest) showError(e.message);
+      offset = r.offset;
+      rows = null;
+    }
+  }
+  if (request !== pageRequest) return;
+  if (rows !== null) {
+    r.offset = offset;
+    renderTable($("result"), r.columns, rows);
+  }
+  const shown = $("result").tBodies[0] ? $("result").tBodies[0].rows.length : 0;
+  $("pager").hidden = r.total <= PAGE_SIZE;
+  $("page-info").textContent = `rows ${r.offset + 1}–${r.offset + shown} of ${r.total}`;
+  $("page-first").disabled = $("page-prev").disabled = r.offset === 0;
+  $("page-next").disabled = $("page-last").disabled = r.offset >= lastPage;
 }
 
 async function cancelRun() {
   if (!currentRun) return;
+  $("cancel").disabled = true;
+  $("status").textContent = "cancelling…";
   try {
-    await api(`/api/v1/query/${currentRun}/cancel`, { method: "POST" });
+    await post(`/api/v1/query/${encodeURIComponent(currentRun)}/cancel`);
   } catch (e) {
-    showError(e.message);
+    // 409: the run finished before the cancel arrived; its outcome is shown as usual.
+    if (e.status !== 409) showError(e.message);
   }
 }
+
+// ---- tables ----
 
 async function loadTables() {
   try {
     const { tables } = await api("/api/v1/catalog/tables");
+    const seen = new Map();
+    for (const t of tables) seen.set(t.name, (seen.get(t.name) || 0) + 1);
     const list = $("tables");
     list.replaceChildren();
     for (const t of tables) {
+      const full = `${t.database}.${t.schema}.${t.name}`;
       const li = document.createElement("li");
-      li.textContent = `${t.name}${t.row_count !== null ? ` (${t.row_count})` : ""}`;
-      li.title = `${t.database}.${t.schema}.${t.name}`;
-      li.onclick = () => {
-        $("sql").value = `SELECT * FROM "${t.schema}"."${t.name.replaceAll('"', '""')}" LIMIT 100`;
-      };
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "item";
+      // The short name unless another schema or database has a table of the same name.
+      button.textContent = `${seen.get(t.name) > 1 ? full : t.name}${t.row_count !== null ? ` (${t.row_count})` : ""}`;
+      button.title = `${full} · ${t.kind}`;
+      button.onclick = () => showTable(t);
+      li.appendChild(button);
       list.appendChild(li);
     }
   } catch (e) {
     showError(e.message);
   }
 }
+
+async function showTable(t) {
+  const request = ++tableRequest;
+  const full = `${t.database}.${t.schema}.${t.name}`;
+  try {
+    const d = await api(`/api/v1/catalog/tables/${encodeURIComponent(full)}`);
+    if (request !== tableRequest) return;
+    $("detail-name").textContent = d.name;
+    const rows = d.row_count !== null ? ` · ${d.row_count} rows` : "";
+    $("detail-meta").textContent = `${d.kind} in ${d.database}.${d.schema}${rows} · ${d.column_count} columns`;
+    $("detail-comment").textContent = d.comment || "";
+    $("detail-comment").hidden = !d.comment;
+    const colHeader = ["column", "type", "nullable", "comment"].map((name) => ({ name, type: "VARCHAR" }));
+    renderTable($("detail-columns"), colHeader,
+      d.columns.map((c) => [c.name, c.type, c.nullable ? "yes" : "no", c.comment || ""]));
+    if (d.sample) renderTable($("detail-sample"), d.sample.columns, d.sample.rows);
+    else $("detail-sample").replaceChildren();
+    $("detail-query").onclick = () => {
+      $("sql").value = `SELECT * FROM ${quoteIdent(d.database)}.${quoteIdent(d.schema)}.${quoteIdent(d.name)} LIMIT 100`;
+      $("sql").focus();
+    };
+    $("table-detail").hidden = false;
+  } catch (e) {
+    if (request === tableRequest) showError(e.message);
+  }
+}
+
+// ---- history ----
 
 async function loadHistory() {
   try {
@@ -147,9 +303,18 @@ async function loadHistory() {
     list.replaceChildren();
     for (const q of queries) {
       const li = document.createElement("li");
-      li.textContent = `${q.status === "succeeded" ? "✓" : "✗"} ${q.sql}`;
-      li.title = `${q.status} · ${q.submitted_at}`;
-      li.onclick = () => { $("sql").value = q.sql; };
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "item";
+      button.dataset.status = q.status;
+      button.textContent = `${STATUS_MARK[q.status] || "?"} ${q.sql}`;
+      const took = q.duration_ms !== null ? ` · ${q.duration_ms} ms` : "";
+      button.title = `${q.status} · ${q.submitted_at}${took} · ${q.origin}`;
+      button.onclick = () => {
+        $("sql").value = q.sql;
+        $("sql").focus();
+      };
+      li.appendChild(button);
       list.appendChild(li);
     }
   } catch (e) {
@@ -157,9 +322,105 @@ async function loadHistory() {
   }
 }
 
+// ---- questions to the agent ----
+
+async function ask(event) {
+  event.preventDefault();
+  if ($("ask").disabled) return;
+  const question = $("question").value.trim();
+  if (!question) return;
+  showAskError("");
+  $("answer").hidden = true;
+  $("answer-text").textContent = "";
+  $("answer-sql").textContent = "";
+  $("answer-rows").replaceChildren();
+  $("ask").disabled = true;
+  $("ask-status").textContent = "thinking…";
+  try {
+    const body = { question };
+    if (conversationId) body.conversation_id = conversationId;
+    const started = await post("/api/v1/agent/run", body);
+    agentRun = started.run_id;
+    conversationId = started.conversation_id;
+    $("ask-new").hidden = false;
+    $("ask-stop").disabled = false;
+    await followStream(started.events_url, AGENT_FINAL_EVENTS, {
+      "agent.sql": (d) => {
+        $("ask-status").textContent = `running SQL (attempt ${d.attempt})…`;
+        $("answer-sql").textContent = d.sql;
+      },
+      "agent.retry": (d) => { $("ask-status").textContent = `retrying: ${d.reason}`; },
+      "agent.answer_delta": (d) => {
+        $("answer-text").textContent += d.text;
+        $("answer").hidden = false;
+      },
+    });
+    showAgentRun(await api(`/api/v1/agent/${encodeURIComponent(started.run_id)}`));
+  } catch (e) {
+    showAskError(e.message);
+    $("ask-status").textContent = "";
+  } finally {
+    agentRun = null;
+    $("ask").disabled = false;
+    $("ask-stop").disabled = true;
+    loadHistory();
+  }
+}
+
+function showAgentRun(run) {
+  $("ask-status").textContent = run.status === "succeeded" ? "" : run.status;
+  if (run.status === "failed" || run.status === "interrupted") showAskError(errorText(run.error) || run.status);
+  if (!run.answer && !run.sql) return;
+  $("answer-text").textContent = run.answer || "";
+  $("answer-sql").textContent = run.sql || "";
+  $("answer-sql").hidden = !run.sql;
+  $("answer-open").hidden = !run.sql;
+  $("answer-open").onclick = () => {
+    $("sql").value = run.sql;
+    $("sql").focus();
+  };
+  if (run.result && run.result.columns) renderTable($("answer-rows"), run.result.columns, run.result.rows);
+  $("answer").hidden = false;
+}
+
+async function stopAsking() {
+  if (!agentRun) return;
+  $("ask-stop").disabled = true;
+  try {
+    await post(`/api/v1/agent/${encodeURIComponent(agentRun)}/cancel`);
+  } catch (e) {
+    if (e.status !== 409) showAskError(e.message);
+  }
+}
+
+function newConversation() {
+  conversationId = null;
+  $("ask-new").hidden = true;
+  $("answer").hidden = true;
+  showAskError("");
+  $("question").value = "";
+  $("question").focus();
+}
+
+// ---- start ----
+
 async function init() {
   $("query-form").addEventListener("submit", runQuery);
   $("cancel").addEventListener("click", cancelRun);
+  $("sql").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      $("query-form").requestSubmit();
+    }
+  });
+  $("page-first").addEventListener("click", () => showPage(0));
+  $("page-prev").addEventListener("click", () => showPage(result.offset - PAGE_SIZE));
+  $("page-next").addEventListener("click", () => showPage(result.offset + PAGE_SIZE));
+  $("page-last").addEventListener("click", () => showPage(result.total));
+  $("detail-close").addEventListener("click", () => { $("table-detail").hidden = true; });
+  $("ask-form").addEventListener("submit", ask);
+  $("ask-stop").addEventListener("click", stopAsking);
+  $("ask-new").addEventListener("click", newConversation);
   try {
     const h = await api("/api/v1/health");
     $("health").textContent = `v${h.version} · DuckDB ${h.duckdb}`;
