@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   so.results_dir = dir / "results";
   pluto::query::QueryService queries(so, *store.value(), *wh.value(), runner);
   pluto::actions::Catalog catalog;
-  pluto::actions::register_query_actions(catalog, queries, *wh.value(), {});
+  pluto::actions::register_query_actions(catalog, queries, {});
   pluto::api::ServerOptions opts;
   opts.port = 0;
   auto server = pluto::api::Server::create(opts, {queries, runner, bus, *wh.value(), catalog});

@@ -61,7 +61,7 @@ class Stack {
     query::ServiceOptions qo;
     qo.results_dir = dir / "results";
     queries_ = std::make_unique<query::QueryService>(qo, *store_, *warehouse_, *jobs_);
-    actions::register_query_actions(catalog_, *queries_, *warehouse_, query::sql_guard_validator());
+    actions::register_query_actions(catalog_, *queries_, query::sql_guard_validator());
     EXPECT_TRUE(agent::Records::migrate(*store_).ok());
     agent_ = std::make_unique<agent::AgentService>(std::move(options), *store_, *warehouse_, *queries_, *jobs_, *bus_,
                                                    &catalog_);

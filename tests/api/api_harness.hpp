@@ -356,7 +356,7 @@ class ApiHarness {
     query::SqlValidator safe;
     if (options_.sql_guard) safe = query::sql_guard_validator();
     if (options_.safe_validator) safe = options_.safe_validator;
-    actions::register_query_actions(*catalog_, *queries_, *wh_, safe);
+    actions::register_query_actions(*catalog_, *queries_, safe);
 
     api::ServerOptions so;
     so.host = "127.0.0.1";

@@ -23,8 +23,7 @@ json table_info_json(const warehouse::TableInfo& t) {
 
 }  // namespace
 
-void register_query_actions(Catalog& catalog, query::QueryService& queries, warehouse::Warehouse& wh,
-                            query::SqlValidator safe_validator) {
+void register_query_actions(Catalog& catalog, query::QueryService& queries, query::SqlValidator safe_validator) {
   const json run_view_schema = {
       {"type", "object"},
       {"properties",
@@ -99,9 +98,14 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
                "List the tables and views of the warehouse (and attached sources) with row counts.",
                {{"type", "object"}, {"additionalProperties", false}, {"properties", json::object()}},
                {{"type", "object"}, {"properties", {{"tables", {{"type", "array"}}}}}},
-               [&wh](const json&, ActionContext&) -> Result<json> {
-                 PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
-                 PLUTO_ASSIGN_OR_RETURN(auto tables, warehouse::list_tables(lease.connection()));
+               [&queries](const json&, ActionContext& ctx) -> Result<json> {
+                 std::vector<warehouse::TableInfo> tables;
+                 PLUTO_TRY(queries.with_connection(
+                     [&](warehouse::Connection& c) -> Status {
+                       PLUTO_ASSIGN_OR_RETURN(tables, warehouse::list_tables(c));
+                       return {};
+                     },
+                     ctx.cancel));
                  json out = json::array();
                  for (const auto& t : tables) out.push_back(table_info_json(t));
                  return json{{"tables", out}};
@@ -115,9 +119,14 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
         {"additionalProperties", false},
         {"properties", {{"table", {{"type", "string"}, {"description", "table, schema.table or db.schema.table"}}}}}},
        {{"type", "object"}},
-       [&wh](const json& p, ActionContext&) -> Result<json> {
-         PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
-         PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(lease.connection(), p["table"].get<std::string>()));
+       [&queries](const json& p, ActionContext& ctx) -> Result<json> {
+         warehouse::TableDetail d;
+         PLUTO_TRY(queries.with_connection(
+             [&](warehouse::Connection& c) -> Status {
+               PLUTO_ASSIGN_OR_RETURN(d, warehouse::describe_table(c, p["table"].get<std::string>()));
+               return {};
+             },
+             ctx.cancel));
          json cols = json::array();
          for (const auto& c : d.columns) {
            cols.push_back({{"name", c.name},
@@ -141,15 +150,18 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, ware
         {"properties",
          {{"table", {{"type", "string"}}}, {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}}}},
        {{"type", "object"}, {"properties", {{"columns", {{"type", "array"}}}, {"rows", {{"type", "array"}}}}}},
-       [&wh, &queries](const json& p, ActionContext& ctx) -> Result<json> {
+       [&queries](const json& p, ActionContext& ctx) -> Result<json> {
          std::string qualified;
-         {
-           PLUTO_ASSIGN_OR_RETURN(auto lease, wh.pool().acquire());
-           PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(lease.connection(), p["table"].get<std::string>()));
-           // Resolved through the catalog and quoted part by part: the name cannot carry SQL.
-           qualified = warehouse::quote_identifier(d.table.database) + "." +
-                       warehouse::quote_identifier(d.table.schema) + "." + warehouse::quote_identifier(d.table.name);
-         }
+         PLUTO_TRY(queries.with_connection(
+             [&](warehouse::Connection& c) -> Status {
+               PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(c, p["table"].get<std::string>()));
+               // Resolved through the catalog and quoted part by part: the name cannot carry SQL.
+               qualified = warehouse::quote_identifier(d.table.database) + "." +
+                           warehouse::quote_identifier(d.table.schema) + "." +
+                           warehouse::quote_identifier(d.table.name);
+               return {};
+             },
+             ctx.cancel));
          query::QueryRequest r;
          r.sql = "SELECT * FROM " + qualified + " LIMIT " + std::to_string(p.value("limit", 10));
          r.origin = ctx.origin;

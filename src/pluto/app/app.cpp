@@ -78,13 +78,18 @@ Result<query::QueryService*> App::queries() {
 Result<actions::Catalog*> App::actions() {
   if (!actions_) {
     PLUTO_ASSIGN_OR_RETURN(query::QueryService * q, queries());
-    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
     auto catalog = std::make_unique<actions::Catalog>();
     query::SqlValidator safe;
     // --- safe-mode validator below ---
     safe = query::sql_guard_validator();
-    actions::register_query_actions(*catalog, *q, *wh, safe);
+    actions::register_query_actions(*catalog, *q, safe);
     // --- more actions below ---
+#ifdef PLUTO_HAS_INGEST
+    PLUTO_TRY(add_ingest_actions(*catalog));
+#endif
+#ifdef PLUTO_HAS_TRANSFORM
+    PLUTO_TRY(add_dbt_actions(*catalog));
+#endif
     actions_ = std::move(catalog);
   }
   return actions_.get();
@@ -142,6 +147,56 @@ Status App::serve(const std::function<void(const std::string& url)>& on_ready) {
 }
 
 // --- more service implementations below ---
+
+#ifdef PLUTO_HAS_INGEST
+// source.list, source.tables, source.ingest. Files named by an action are held to ingest.allowed_dirs
+// unless the call comes from the CLI (the user's own shell).
+Status App::add_ingest_actions(actions::Catalog& catalog) {
+  PLUTO_ASSIGN_OR_RETURN(ingest::IngestService * ing, ingest());
+  PLUTO_ASSIGN_OR_RETURN(jobs::JobRunner * jr, jobs());
+  for (auto& spec : ingest::action_specs()) {
+    actions::Action a;
+    a.name = spec.name;
+    a.description = spec.description;
+    a.params_schema = spec.params_schema;
+    a.result_schema = spec.result_schema;
+    a.read_only = spec.name != "source.ingest";
+    if (spec.name == "source.list") {
+      a.handler = [ing](const nlohmann::json& p, actions::ActionContext&) { return ingest::source_list(*ing, p); };
+    } else if (spec.name == "source.tables") {
+      a.handler = [ing](const nlohmann::json& p, actions::ActionContext&) { return ingest::source_tables(*ing, p); };
+    } else if (spec.name == "source.ingest") {
+      a.handler = [ing, jr](const nlohmann::json& p, actions::ActionContext& ctx) {
+        return ingest::source_ingest(*ing, *jr, p, ctx.origin, /*restrict_paths=*/ctx.origin != "cli");
+      };
+    } else {
+      return Error(ErrorCode::internal, "no handler for ingestion action " + spec.name);
+    }
+    catalog.add(std::move(a));
+  }
+  return {};
+}
+#endif
+
+#ifdef PLUTO_HAS_TRANSFORM
+// dbt.run, dbt.models, dbt.lineage.
+Status App::add_dbt_actions(actions::Catalog& catalog) {
+  PLUTO_ASSIGN_OR_RETURN(transform::DbtService * dbt_service, dbt());
+  for (auto& d : transform::dbt_actions(*dbt_service)) {
+    actions::Action a;
+    a.name = d.name;
+    a.description = d.description;
+    a.params_schema = d.params_schema;
+    a.result_schema = d.result_schema;
+    a.read_only = d.read_only;
+    a.handler = [h = d.handler](const nlohmann::json& p, actions::ActionContext& ctx) {
+      return h(p, ctx.origin, ctx.cancel);
+    };
+    catalog.add(std::move(a));
+  }
+  return {};
+}
+#endif
 
 Result<agent::AgentService*> App::agent() {
   if (!agent_) {

@@ -12,6 +12,7 @@
 #include "pluto/warehouse/warehouse.hpp"
 // --- more includes below ---
 #include "pluto/agent/agent_service.hpp"
+#include "pluto/ingest/actions.hpp"
 #include "pluto/ingest/ingest_service.hpp"
 #include "pluto/query/sql_guard.hpp"
 #include "pluto/transform/dbt_service.hpp"
@@ -41,6 +42,9 @@ class App final : public cli::Runtime {
   static warehouse::WarehouseOptions warehouse_options(const Config& config);
 
  private:
+  Status add_ingest_actions(actions::Catalog& catalog);
+  Status add_dbt_actions(actions::Catalog& catalog);
+
   Config config_;
   // Declaration order is construction order; members are destroyed in reverse (services first).
   std::unique_ptr<store::Store> store_;

@@ -9,8 +9,15 @@ void WarehouseGate::Grant::release() {
   gate_ = nullptr;
 }
 
+std::string WarehouseGate::wait_reason(Access access) const {
+  return exclusive_                    ? "waiting for an exclusive job (e.g. a dbt run) to release the warehouse"
+         : access == Access::exclusive ? "waiting for " + std::to_string(shared_) + " running job(s) to finish"
+                                       : "waiting behind a queued exclusive job";
+}
+
 Result<WarehouseGate::Grant> WarehouseGate::acquire(Access access, const std::shared_ptr<CancelToken>& token,
-                                                    const std::function<void(const std::string&)>& on_wait) {
+                                                    const std::function<void(const std::string&)>& on_wait,
+                                                    std::optional<std::chrono::milliseconds> max_wait) {
   if (access == Access::none) return Grant();
   std::unique_lock lock(mu_);
   const uint64_t ticket = next_ticket_++;
@@ -25,15 +32,26 @@ Result<WarehouseGate::Grant> WarehouseGate::acquire(Access access, const std::sh
     cv_.notify_all();
   });
   if (!can_go() && on_wait) {
-    const std::string reason = exclusive_ ? "waiting for an exclusive job (e.g. a dbt run) to release the warehouse"
-                               : access == Access::exclusive
-                                   ? "waiting for " + std::to_string(shared_) + " running job(s) to finish"
-                                   : "waiting behind a queued exclusive job";
+    const std::string reason = wait_reason(access);
     lock.unlock();
     on_wait(reason);
     lock.lock();
   }
-  cv_.wait(lock, [&] { return can_go() || (token && token->cancelled()); });
+  auto done = [&] { return can_go() || (token && token->cancelled()); };
+  bool in_time = true;
+  if (max_wait) {
+    in_time = cv_.wait_for(lock, *max_wait, done);
+  } else {
+    cv_.wait(lock, done);
+  }
+  if (!in_time) {
+    const std::string reason = wait_reason(access);
+    queue_.erase(std::find(queue_.begin(), queue_.end(), ticket));
+    cv_.notify_all();
+    return Error(ErrorCode::unavailable,
+                 "the warehouse stayed busy for " + std::to_string(max_wait->count() / 1000) + " s (" + reason + ")",
+                 "retry when the running job has finished (see GET /api/v1/jobs)");
+  }
   queue_.erase(std::find(queue_.begin(), queue_.end(), ticket));
   if (token && token->cancelled()) {
     cv_.notify_all();

@@ -2,11 +2,14 @@
 // Warehouse access for jobs: many shared holders at once, or one exclusive holder with nothing else
 // touching the warehouse. Requests are served in arrival order, so an exclusive request is not
 // starved by a stream of shared ones, and shared requests behind it wait their turn.
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "pluto/core/cancel.hpp"
 #include "pluto/core/error.hpp"
@@ -40,15 +43,18 @@ class WarehouseGate {
   };
 
   // Waits for access. `on_wait` is called once (before blocking) if access is not free at once,
-  // with a description of who holds it. Cancelling the token abandons the wait (ErrorCode::cancelled).
+  // with a description of who holds it. Cancelling the token abandons the wait (ErrorCode::cancelled);
+  // so does `max_wait` passing (ErrorCode::unavailable, naming who holds the warehouse).
   Result<Grant> acquire(Access access, const std::shared_ptr<CancelToken>& token,
-                        const std::function<void(const std::string& reason)>& on_wait = {});
+                        const std::function<void(const std::string& reason)>& on_wait = {},
+                        std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
 
   int shared_holders() const;
   bool exclusive_held() const;
 
  private:
   void release(Access access);
+  std::string wait_reason(Access access) const;  // with mu_ held
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<uint64_t> queue_;

@@ -619,6 +619,15 @@ Result<std::vector<store::QueryRecord>> QueryService::history(const store::Query
   return impl_->store.list_queries(filter);
 }
 
+Status QueryService::with_connection(const std::function<Status(warehouse::Connection&)>& fn,
+                                     const std::shared_ptr<CancelToken>& cancel) {
+  PLUTO_ASSIGN_OR_RETURN(auto grant,
+                         impl_->jobs.gate().acquire(jobs::Access::shared, cancel, {},
+                                                    std::chrono::milliseconds(impl_->opts.default_timeout_ms)));
+  PLUTO_ASSIGN_OR_RETURN(auto lease, impl_->wh.pool().acquire());
+  return fn(lease.connection());
+}
+
 void QueryService::prune_results() {
   struct Spool {
     fs::path path;

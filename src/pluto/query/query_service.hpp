@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pluto/core/cancel.hpp"
 #include "pluto/core/config.hpp"
 #include "pluto/core/error.hpp"
 #include "pluto/store/store.hpp"
@@ -105,6 +106,11 @@ class QueryService {
   // parquet is written by DuckDB to a temp file first, then streamed).
   Status download(const std::string& run_id, DownloadFormat format, const warehouse::Sink& sink);
   Result<std::vector<store::QueryRecord>> history(const store::QueryFilter& filter);
+  // Runs `fn` on a pooled warehouse connection with shared access, as a query gets it: while an
+  // exclusive job (a dbt run) holds the warehouse it waits, up to the default query timeout, instead
+  // of failing on a closed warehouse. For short catalog reads (table.list, table.describe).
+  Status with_connection(const std::function<Status(warehouse::Connection&)>& fn,
+                         const std::shared_ptr<CancelToken>& cancel = nullptr);
 
   // Deletes spool files past the size/age limits (also done when the service starts).
   void prune_results();
