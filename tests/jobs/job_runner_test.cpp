@@ -115,6 +115,22 @@ TEST(JobRunner, ExclusiveJobWaitsForSharedAndSharedWaitsForExclusive) {
   EXPECT_NE(late_events[1].data["reason"].get<std::string>().find("exclusive"), std::string::npos);
 }
 
+TEST(WarehouseGate, BoundedWaitGivesUpNamingTheHolderAndLeavesTheQueueUsable) {
+  WarehouseGate gate;
+  auto exclusive = gate.acquire(Access::exclusive, nullptr);
+  ASSERT_TRUE(exclusive.ok());
+  auto shared = gate.acquire(Access::shared, nullptr, {}, std::chrono::milliseconds(50));
+  ASSERT_FALSE(shared.ok());
+  EXPECT_EQ(shared.error().code, ErrorCode::unavailable);
+  EXPECT_NE(shared.error().message.find("exclusive job"), std::string::npos) << shared.error().message;
+  EXPECT_FALSE(shared.error().hint.empty());
+  // The abandoned ticket left the queue: once the exclusive holder is gone, shared access is free.
+  exclusive.value().release();
+  auto again = gate.acquire(Access::shared, nullptr, {}, std::chrono::milliseconds(50));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(gate.shared_holders(), 1);
+}
+
 TEST(JobRunner, JobsOfADeadProcessBecomeInterrupted) {
   testing::TempDir dir;
   auto store = store::Store::open(dir / "pluto.sqlite");
