@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "pluto/core/json_escape.hpp"
+#include "pluto/warehouse/arrow_ipc.hpp"
 #include "pluto/warehouse/value_format.hpp"
 
 namespace pluto::warehouse {
@@ -92,8 +93,9 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
   if (name == "csv") return OutputFormat::csv;
   if (name == "json") return OutputFormat::json;
   if (name == "ndjson" || name == "jsonl") return OutputFormat::ndjson;
+  if (name == "arrow") return OutputFormat::arrow;
   return Error(ErrorCode::invalid_argument, "unknown output format '" + std::string(name) + "'",
-               "use table, csv, json or ndjson (parquet needs --output FILE)");
+               "use table, csv, json, ndjson or arrow (parquet needs --output FILE)");
 }
 
 Sink string_sink(std::string& out) {
@@ -113,6 +115,7 @@ Sink file_sink(std::FILE* file) {
 }
 
 Result<WriteSummary> write_result(QueryResult& result, const WriteOptions& options, const Sink& sink) {
+  if (options.format == OutputFormat::arrow) return write_arrow_stream(result, options, sink);
   WriteSummary summary;
   summary.columns = result.columns();
   const auto ncols = summary.columns.size();
@@ -204,6 +207,7 @@ Result<WriteSummary> write_result(QueryResult& result, const WriteOptions& optio
             buf += '\n';
             break;
           }
+          case OutputFormat::arrow: break;  // written by write_arrow_stream
           case OutputFormat::table: {
             std::vector<std::string> row(ncols);
             for (size_t c = 0; c < ncols; ++c) {

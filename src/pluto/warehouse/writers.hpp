@@ -1,6 +1,7 @@
 #pragma once
-// Result writers: stream a DuckDB result, chunk by chunk, as JSON, CSV or an aligned text table.
-// Parquet (and anything else DuckDB's COPY writes) goes through export_query() in warehouse.hpp.
+// Result writers: stream a DuckDB result, chunk by chunk, as JSON, CSV, an aligned text table or an
+// Arrow IPC stream (arrow_ipc.hpp). Parquet (and anything else DuckDB's COPY writes) goes through
+// export_query() in warehouse.hpp.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,7 +17,7 @@ namespace pluto::warehouse {
 // Receives output in blocks of up to ~64 KiB. Returning an error stops the writer.
 using Sink = std::function<Status(std::string_view)>;
 
-enum class OutputFormat { table, csv, json, ndjson, json_arrays };
+enum class OutputFormat { table, csv, json, ndjson, json_arrays, arrow };
 Result<OutputFormat> parse_output_format(std::string_view name);
 
 struct WriteOptions {
@@ -37,6 +38,7 @@ struct WriteSummary {
 
 // Streams `result` to `sink`. For the table format, rows are buffered to align columns.
 // JSON writes an array of row objects: [{"a":1}]. json_arrays writes an array of row arrays.
+// arrow writes the Arrow IPC streaming format (binary; no paging), see arrow_ipc.hpp.
 Result<WriteSummary> write_result(QueryResult& result, const WriteOptions& options, const Sink& sink);
 
 // A sink into a std::string (for tests and small results).
