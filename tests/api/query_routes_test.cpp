@@ -582,3 +582,80 @@ TEST(QueryRoutesGuardTest, SafeModeWithTheGuardRefusesFilesAndRunsSelects) {
 
 }  // namespace
 }  // namespace pluto::api_test
+
+// ---- Arrow IPC stream downloads, read back with the apache-arrow npm package ----
+
+#include "warehouse/arrow_reader.hpp"
+
+namespace pluto::api_test {
+namespace {
+
+TEST_F(QueryRoutesTest, DownloadsAsAnArrowStream) {
+  json j = post_query({{"sql",
+                        "SELECT range AS id, CASE WHEN range % 5 = 0 THEN NULL ELSE -range END AS neg, "
+                        "'ü ' || range AS label, DATE '2024-01-01' + range::INT AS day, range % 3 = 0 AS flag, "
+                        "(['r', 'g'])[range % 2 + 1]::ENUM('r', 'g') AS color FROM range(5000) ORDER BY id"},
+                       {"max_rows", 3}});
+  ASSERT_EQ(j["status"], "succeeded");
+  const std::string id = j["run_id"];
+
+  auto r = cli_->Get("/api/v1/query/" + id + "?format=arrow");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body.substr(0, 500);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/vnd.apache.arrow.stream");
+  EXPECT_EQ(r->get_header_value("Content-Disposition"), "attachment; filename=\"" + id + ".arrows\"");
+  const json t = testing_arrow::read_arrow_stream(r->body);
+  ASSERT_TRUE(t.is_object());
+  json types = json::array();
+  for (const auto& f : t["fields"]) types.push_back({f["name"], f["type"]});
+  EXPECT_EQ(types, json::parse(R"([["id","Int64"],["neg","Int64"],["label","Utf8"],["day","Date32<DAY>"],
+    ["flag","Bool"],["color","Dictionary<Uint8, Utf8>"]])"));
+  EXPECT_GE(t["batches"].get<int>(), 3);
+  ASSERT_EQ(t["rows"].size(), 5000U);
+  // The same rows as the JSON download (dates as days since 1970-01-01: 2024-01-01 is day 19723).
+  const json as_json = parse_json(cli_->Get("/api/v1/query/" + id + "?format=json")->body);
+  ASSERT_EQ(as_json.size(), 5000U);
+  for (int64_t i = 0; i < 5000; ++i) {
+    const auto& row = as_json[static_cast<size_t>(i)];
+    const json want = {std::to_string(row["id"].get<int64_t>()),
+                       row["neg"].is_null() ? json() : json(std::to_string(row["neg"].get<int64_t>())),
+                       row["label"],
+                       std::to_string(19723 + i),
+                       row["flag"],
+                       row["color"]};
+    ASSERT_EQ(t["rows"][static_cast<size_t>(i)], want) << "row " << i;
+  }
+  EXPECT_EQ(t["rows"][4999][2], "ü 4999");
+  EXPECT_EQ(t["rows"][4][1], "-4");
+  EXPECT_EQ(t["rows"][5][1], json());  // every 5th neg is NULL
+}
+
+TEST_F(QueryRoutesTest, ArrowDownloadOfAnEmptyResultHasTheSchema) {
+  json j = post_query({{"sql", "SELECT range AS id, 'x' AS s FROM range(0)"}});
+  ASSERT_EQ(j["status"], "succeeded");
+  const std::string id = j["run_id"];
+  auto r = cli_->Get("/api/v1/query/" + id + "?format=arrow");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  const json t = testing_arrow::read_arrow_stream(r->body);
+  ASSERT_TRUE(t.is_object());
+  EXPECT_EQ(t["batches"], 0);
+  EXPECT_EQ(t["rows"], json::array());
+  EXPECT_EQ(t["fields"][0]["name"], "id");
+  EXPECT_EQ(t["fields"][1]["type"], "Utf8");
+  EXPECT_EQ(testing_arrow::message_types(r->body), std::vector<int>{testing_arrow::kSchema});
+}
+
+TEST_F(QueryRoutesTest, ArrowDownloadRefusalsAreJsonErrors) {
+  expect_error(cli_->Get("/api/v1/query/no-such-run?format=arrow"), 404, "not_found", "no-such-run");
+  json j = post_query({{"sql", "CREATE TABLE arrow_t AS SELECT 1 AS a"}});
+  ASSERT_EQ(j["status"], "succeeded");
+  expect_error(cli_->Get("/api/v1/query/" + j["run_id"].get<std::string>() + "?format=arrow"), 409, "conflict",
+               "no stored result");
+  auto bad = cli_->Get("/api/v1/query/" + j["run_id"].get<std::string>() + "?format=arrows");
+  expect_error(bad, 400, "invalid_argument", "arrows");
+  EXPECT_NE(parse_json(bad->body)["error"]["hint"].get<std::string>().find("or arrow"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pluto::api_test

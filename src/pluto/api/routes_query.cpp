@@ -28,8 +28,28 @@ const char* content_type(query::DownloadFormat f) {
     case query::DownloadFormat::json: return "application/json";
     case query::DownloadFormat::csv: return "text/csv";
     case query::DownloadFormat::parquet: return "application/vnd.apache.parquet";
+    case query::DownloadFormat::arrow: return "application/vnd.apache.arrow.stream";
   }
   return "application/octet-stream";
+}
+
+// The download's file name extension (.arrows is the Arrow IPC stream's registered one).
+const char* file_extension(query::DownloadFormat f) {
+  switch (f) {
+    case query::DownloadFormat::json: return "json";
+    case query::DownloadFormat::csv: return "csv";
+    case query::DownloadFormat::parquet: return "parquet";
+    case query::DownloadFormat::arrow: return "arrows";
+  }
+  return "bin";
+}
+
+nlohmann::json format_param() {
+  auto p = qparam("format", "string",
+                  "json, csv, parquet or arrow (Arrow IPC stream, application/vnd.apache.arrow.stream): download "
+                  "the whole result");
+  p["schema"]["enum"] = {"json", "csv", "parquet", "arrow"};
+  return p;
 }
 
 }  // namespace
@@ -143,11 +163,12 @@ void register_query_routes(Router& r, Services& s, const ServerOptions& o) {
         });
 
   r.get("/api/v1/query/{run_id}",
-        {"Status and rows of a run; ?offset&limit pages the stored result; ?format=json|csv|parquet downloads it",
+        {"Status and rows of a run; ?offset&limit pages the stored result; ?format=json|csv|parquet|arrow downloads "
+         "it",
          nullptr,
          {qparam("offset", "integer", "first row of the page"), qparam("limit", "integer", "rows in the page"),
-          qparam("format", "string", "json, csv or parquet: download the whole result")},
-         {200, 404, 409}},
+          format_param()},
+         {200, 400, 404, 409}},
         [&s](const httplib::Request& req, httplib::Response& res) {
           const std::string id = req.matches[1].str();
           if (req.has_param("format")) {
@@ -161,8 +182,9 @@ void register_query_routes(Router& r, Services& s, const ServerOptions& o) {
                                            v->status == "succeeded" ? "only SELECT results are stored" : ""));
             }
             const auto f = fmt.value();
-            res.set_header("Content-Disposition",
-                           "attachment; filename=\"" + id + "." + req.get_param_value("format") + "\"");
+            // Refusals (a column Arrow cannot carry…) must come before the 200 and the first byte.
+            if (auto ok = s.queries.check_download(id, f); !ok.ok()) return send_error(res, ok.error());
+            res.set_header("Content-Disposition", "attachment; filename=\"" + id + "." + file_extension(f) + "\"");
             res.set_chunked_content_provider(content_type(f), [&s, id, f](size_t, httplib::DataSink& sink) {
               auto st = s.queries.download(id, f, [&sink](std::string_view chunk) -> Status {
                 if (!sink.write(chunk.data(), chunk.size())) return Error(ErrorCode::cancelled, "client went away");

@@ -1,4 +1,6 @@
 // `pluto-duck query SQL`: runs SQL against the warehouse and prints or writes the result.
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -99,7 +101,7 @@ int run_remote(Context& ctx, const QueryOptions& o, const std::string& sql, cons
   if (!cfg.ok()) return ctx.fail(cfg.error());
   if (format == "ndjson") {
     return ctx.fail(Error(ErrorCode::invalid_argument, "--server does not support --format ndjson",
-                          "use table, csv, json or parquet"));
+                          "use table, csv, json, arrow or parquet"));
   }
   api::RemoteQuery q;
   q.url = o.server;
@@ -122,6 +124,9 @@ int run_remote(Context& ctx, const QueryOptions& o, const std::string& sql, cons
   if (r.ok() && r.value().status == "succeeded" && format == "table")
     std::fputs(json_rows_as_table(buffered).c_str(), out);
   if (out != stdout) std::fclose(out);
+  if (format == "arrow" && !o.output.empty() && (!r.ok() || r.value().status != "succeeded")) {
+    std::remove(o.output.c_str());  // a stream cut short is no Arrow file
+  }
   if (!r.ok()) return ctx.fail(r.error());
   const auto& outcome = r.value();
   if (outcome.status == "succeeded") return kExitOk;
@@ -148,6 +153,10 @@ int run_query(Context& ctx, const QueryOptions& o) {
     auto f = warehouse::parse_output_format(format);
     if (!f.ok()) return ctx.fail(f.error());
     out_format = f.value();
+  }
+  if (out_format == warehouse::OutputFormat::arrow && o.output.empty() && ::isatty(STDOUT_FILENO) != 0) {
+    return ctx.fail(Error(ErrorCode::invalid_argument, "--format arrow writes a binary Arrow IPC stream",
+                          "write it to a file with --output FILE.arrows, or pipe it into a program"));
   }
 
   if (!o.server.empty() && o.safe) {
@@ -238,6 +247,10 @@ int run_query(Context& ctx, const QueryOptions& o) {
       summary = warehouse::write_result(result.value(), wo, warehouse::file_sink(out));
     }
     if (out != stdout) std::fclose(out);
+    // A stream cut short is no Arrow file: leave none behind.
+    if (!summary.ok() && out_format == warehouse::OutputFormat::arrow && !o.output.empty()) {
+      std::remove(o.output.c_str());
+    }
   }
   done = true;
   watcher.join();
@@ -280,8 +293,9 @@ void setup_query(CLI::App& app, Context& ctx, Runner& run) {
   auto* sub = app.add_subcommand("query", "run SQL against the warehouse");
   sub->add_option("sql", opts->sql, "the SQL to run ('-' reads it from stdin)");
   sub->add_option("-f,--file", opts->file, "read the SQL from a file")->type_name("FILE");
-  sub->add_option("--format", opts->format, "table (default), csv, json, ndjson or parquet (with --output)")
-      ->check(CLI::IsMember({"table", "csv", "json", "ndjson", "parquet"}));
+  sub->add_option("--format", opts->format,
+                  "table (default), csv, json, ndjson, arrow (Arrow IPC stream) or parquet (with --output)")
+      ->check(CLI::IsMember({"table", "csv", "json", "ndjson", "arrow", "parquet"}));
   sub->add_option("-o,--output", opts->output, "write the result to FILE instead of stdout")->type_name("FILE");
   sub->add_option("--timeout", opts->timeout, "interrupt the query after SECONDS (query.timeout_seconds)")
       ->type_name("SECONDS");

@@ -14,6 +14,7 @@
 #include "pluto/core/json_escape.hpp"
 #include "pluto/core/log.hpp"
 #include "pluto/jobs/job_runner.hpp"
+#include "pluto/warehouse/arrow_ipc.hpp"
 #include "pluto/warehouse/warehouse.hpp"
 
 namespace pluto::query {
@@ -131,7 +132,9 @@ Result<DownloadFormat> parse_download_format(std::string_view name) {
   if (name == "json") return DownloadFormat::json;
   if (name == "csv") return DownloadFormat::csv;
   if (name == "parquet") return DownloadFormat::parquet;
-  return Error(ErrorCode::invalid_argument, "unknown format '" + std::string(name) + "'", "use json, csv or parquet");
+  if (name == "arrow") return DownloadFormat::arrow;
+  return Error(ErrorCode::invalid_argument, "unknown format '" + std::string(name) + "'",
+               "use json, csv, parquet or arrow");
 }
 
 ServiceOptions ServiceOptions::from_config(const Config& config) {
@@ -575,7 +578,7 @@ Result<QueryResultView> QueryService::page(const std::string& run_id, int64_t of
   return v;
 }
 
-Status QueryService::download(const std::string& run_id, DownloadFormat format, const warehouse::Sink& sink) {
+Status QueryService::downloadable(const std::string& run_id) {
   PLUTO_ASSIGN_OR_RETURN(auto rec, impl_->store.get_query(run_id));
   if (!rec) return Error(ErrorCode::not_found, "no query run with id '" + run_id + "'");
   if (rec->status != "succeeded") {
@@ -585,13 +588,28 @@ Status QueryService::download(const std::string& run_id, DownloadFormat format, 
     return Error(ErrorCode::conflict, "run " + run_id + " has no stored result to download",
                  "only the rows of a single SELECT are stored");
   }
+  return {};
+}
+
+Status QueryService::check_download(const std::string& run_id, DownloadFormat format) {
+  PLUTO_TRY(downloadable(run_id));
+  if (format != DownloadFormat::arrow) return {};
+  std::lock_guard lock(impl_->spool_mu);
+  PLUTO_ASSIGN_OR_RETURN(auto* conn, impl_->spool_reader(run_id));
+  PLUTO_ASSIGN_OR_RETURN(
+      auto r, conn->execute("SELECT * FROM " + warehouse::quote_identifier(alias_for(run_id)) + ".result LIMIT 0"));
+  return warehouse::check_arrow_columns(r);
+}
+
+Status QueryService::download(const std::string& run_id, DownloadFormat format, const warehouse::Sink& sink) {
+  PLUTO_TRY(downloadable(run_id));
   std::unique_lock lock(impl_->spool_mu);
   PLUTO_ASSIGN_OR_RETURN(auto* conn, impl_->spool_reader(run_id));
   const std::string table = warehouse::quote_identifier(alias_for(run_id)) + ".result";
-  if (format == DownloadFormat::json) {
+  if (format == DownloadFormat::json || format == DownloadFormat::arrow) {
     PLUTO_ASSIGN_OR_RETURN(auto r, conn->execute("SELECT * FROM " + table, true));
     warehouse::WriteOptions wo;
-    wo.format = warehouse::OutputFormat::json;
+    wo.format = format == DownloadFormat::json ? warehouse::OutputFormat::json : warehouse::OutputFormat::arrow;
     PLUTO_ASSIGN_OR_RETURN(auto written, warehouse::write_result(r, wo, sink));
     (void)written;
     return {};

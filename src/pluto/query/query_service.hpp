@@ -3,7 +3,7 @@
 // A query is a job (kind "query", stream "query/<run_id>", shared warehouse access) with a timeout
 // enforced by interrupting DuckDB, cancel, progress events, and a history record in the store.
 // The rows of a row-returning statement are spooled once to <data_dir>/results/<run_id>.duckdb (a
-// DuckDB file keeps every type exactly), so they can be paged and downloaded as JSON, CSV or Parquet
+// DuckDB file keeps every type exactly), so they can be paged and downloaded as JSON, CSV, Parquet or Arrow
 // later without running the query again. Nothing is ever written into the warehouse for a result.
 #include <chrono>
 #include <cstdint>
@@ -71,7 +71,7 @@ struct QueryResultView {
   std::string to_json() const;
 };
 
-enum class DownloadFormat { json, csv, parquet };
+enum class DownloadFormat { json, csv, parquet, arrow };
 Result<DownloadFormat> parse_download_format(std::string_view name);
 
 struct ServiceOptions {
@@ -102,9 +102,12 @@ class QueryService {
   Result<QueryResultView> get(const std::string& run_id);
   // Rows [offset, offset+limit) of a finished run's spooled result, as a JSON array of arrays.
   Result<QueryResultView> page(const std::string& run_id, int64_t offset, int64_t limit);
-  // Streams the whole spooled result in `format` to `sink` (csv/json stream chunk by chunk;
-  // parquet is written by DuckDB to a temp file first, then streamed).
+  // Streams the whole spooled result in `format` to `sink` (json and arrow (the Arrow IPC streaming
+  // format) stream chunk by chunk; csv and parquet are written by DuckDB to a temp file first, then streamed).
   Status download(const std::string& run_id, DownloadFormat format, const warehouse::Sink& sink);
+  // What `download` would refuse, checked before any byte is sent: an unknown run (not_found), a run
+  // without a stored result (conflict), a column arrow cannot carry (invalid_argument, naming it).
+  Status check_download(const std::string& run_id, DownloadFormat format);
   Result<std::vector<store::QueryRecord>> history(const store::QueryFilter& filter);
   // Runs `fn` on a pooled warehouse connection with shared access, as a query gets it: while an
   // exclusive job (a dbt run) holds the warehouse it waits, up to the default query timeout, instead
@@ -117,6 +120,7 @@ class QueryService {
 
  private:
   bool was_spooled(const std::string& run_id);
+  Status downloadable(const std::string& run_id);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
