@@ -2,16 +2,17 @@
 // dir, a random port) and Debian's chromium driven by playwright-core.
 //
 // Environment (set by tests/ui/CMakeLists.txt): PLUTO_BINARY (the pluto-duck executable),
-// PLUTO_SOURCE_DIR (the repository), optionally PLUTO_CHROMIUM (default /usr/bin/chromium).
+// PLUTO_SOURCE_DIR (the repository; default: two folders up from here), optionally PLUTO_CHROMIUM
+// (default /usr/bin/chromium).
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const BINARY = process.env.PLUTO_BINARY;
-export const SOURCE_DIR = process.env.PLUTO_SOURCE_DIR;
+export const SOURCE_DIR = process.env.PLUTO_SOURCE_DIR || fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = process.env.PLUTO_CHROMIUM || "/usr/bin/chromium";
 const PLAYWRIGHT = SOURCE_DIR && path.join(SOURCE_DIR, "tests/js/node_modules/playwright-core/index.mjs");
 
@@ -30,13 +31,24 @@ function checkEnvironment() {
 
 const sqlLiteral = (s) => `'${s.replaceAll("'", "''")}'`;
 
-// Runs the CLI against `dataDir`; throws with its output when it fails.
+// Runs the CLI against `dataDir` and resolves with its stdout; rejects with its output when it fails.
 export function cli(dataDir, args) {
-  const r = spawnSync(BINARY, ["--data-dir", dataDir, ...args], { encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) {
-    throw new Error(`pluto-duck ${args.join(" ")} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
-  }
-  return r.stdout;
+  exitOnSignals();
+  const child = spawn(BINARY, ["--data-dir", dataDir, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const kill = () => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL");
+  process.on("exit", kill);
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d) => { stdout += d; });
+  child.stderr.setEncoding("utf8").on("data", (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      process.off("exit", kill);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`pluto-duck ${args.join(" ")} exited ${code ?? signal}:\n${stdout}\n${stderr}`));
+    });
+  });
 }
 
 export function tempDir(prefix = "pluto-ui-") {
@@ -46,21 +58,36 @@ export function tempDir(prefix = "pluto-ui-") {
 // A server on a fresh data dir holding the sample shop (as `make run` loads it: scripts/run) plus
 // whatever `extraSql` creates. Call stop() at the end: it SIGTERMs the server and checks that it
 // exited cleanly, with no sanitizer report.
+// Ctrl-C or a kill ends the tests through process.exit, so the "exit" handlers stop the servers.
+let signalsHandled = false;
+function exitOnSignals() {
+  if (signalsHandled) return;
+  signalsHandled = true;
+  for (const [signal, n] of [["SIGINT", 2], ["SIGTERM", 15], ["SIGHUP", 1]]) {
+    process.once(signal, () => process.exit(128 + n));
+  }
+}
+
 export async function startServer({ extraSql = "" } = {}) {
   checkEnvironment();
+  exitOnSignals();
   const dataDir = tempDir();
+  let child = null;
+  // Never leave the server or its data behind, whatever ends this process.
+  const cleanUpOnExit = () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.on("exit", cleanUpOnExit);
   const sample = path.join(SOURCE_DIR, "data/sample/shop");
   const load = SAMPLE_TABLES.map(
     (t) => `CREATE OR REPLACE TABLE ${t} AS SELECT * FROM read_csv(${sqlLiteral(path.join(sample, `${t}.csv`))}, header = true);`,
   ).join("");
-  cli(dataDir, ["query", load + extraSql]);
+  await cli(dataDir, ["query", load + extraSql]);
 
-  const child = spawn(BINARY, ["--data-dir", dataDir, "--json", "serve", "--port", "0"], {
+  child = spawn(BINARY, ["--data-dir", dataDir, "--json", "serve", "--port", "0"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  // Never leave the server behind, whatever happens to this process.
-  const killOnExit = () => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL");
-  process.on("exit", killOnExit);
   let stdout = "";
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d) => { stderr += d; });
@@ -92,7 +119,7 @@ export async function startServer({ extraSql = "" } = {}) {
       const guard = setTimeout(() => child.kill("SIGKILL"), WAIT_MS);
       const { code, signal } = await exited;
       clearTimeout(guard);
-      process.off("exit", killOnExit);
+      process.off("exit", cleanUpOnExit);
       rmSync(dataDir, { recursive: true, force: true });
       assert.ok(!SANITIZER_REPORT.test(stderr), `sanitizer report from the server:\n${stderr}`);
       assert.equal(code, 0, `server exited with ${code ?? signal} after SIGTERM:\n${stderr}`);
@@ -158,8 +185,4 @@ export function tableRows(locator) {
 
 export function tableHeader(locator) {
   return locator.locator("thead th").allTextContents();
-}
-
-export function readText(file) {
-  return readFileSync(file, "utf8");
 }

@@ -195,7 +195,7 @@ test("download links save the whole result as CSV, JSON and Parquet", async () =
   const scratch = tempDir("pluto-ui-parquet-");
   const copy = path.join(scratch, "result.parquet");
   copyFileSync(parquet.file, copy);
-  const back = cli(scratch, ["query", `SELECT * FROM read_parquet('${copy}')`, "--format", "json"]);
+  const back = await cli(scratch, ["query", `SELECT * FROM read_parquet('${copy}')`, "--format", "json"]);
   assert.deepEqual(JSON.parse(back), [
     { customer_id: 1, country: "United States" },
     { customer_id: 2, country: "Brazil" },
