@@ -38,7 +38,7 @@ void register_ingest_routes(Router& r, Services& s, const ServerOptions& /*o*/) 
              {"mode", {{"type", "string"}, {"enum", {"replace", "append", "incremental", "merge"}}}},
              {"options", {{"type", "object"}}}}}},
           nlohmann::json::array(),
-          {202, 400, 403, 404}},
+          {202, 400, 403, 404, 503}},
          [&s, &ing](const httplib::Request& req, httplib::Response& res) {
            auto body = json_body(req);
            if (!body.ok()) return send_error(res, body.error());

@@ -272,12 +272,14 @@ Status IngestCatalog::begin_run(const RunRecord& r) {
 
 Status IngestCatalog::finish_run(const RunRecord& r) {
   return store_->with_db([&](store::SqliteDb& db) -> Status {
+    // The source's kind and saved name are known only once it is resolved (after begin_run).
     PLUTO_ASSIGN_OR_RETURN(auto st, db.prepare("UPDATE ingest_runs SET target = ?, status = ?, finished_at = ?, "
                                                "duration_ms = ?, rows = ?, bytes = ?, skipped_rows = ?, "
-                                               "schema_json = ?, error_code = ?, error = ? WHERE run_id = ?"));
+                                               "schema_json = ?, error_code = ?, error = ?, source = ?, "
+                                               "source_kind = ?, saved_source = ? WHERE run_id = ?"));
     st.bind(1, r.target).bind(2, r.status).bind(3, r.finished_at).bind(4, r.duration_ms).bind(5, r.rows);
     st.bind(6, r.bytes).bind(7, r.skipped_rows).bind(8, r.schema.dump()).bind(9, r.error_code).bind(10, r.error);
-    st.bind(11, r.run_id);
+    st.bind(11, r.source).bind(12, r.source_kind).bind(13, r.saved_source).bind(14, r.run_id);
     return st.run();
   });
 }

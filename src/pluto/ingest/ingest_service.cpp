@@ -217,6 +217,13 @@ Status IngestService::validate(const IngestRequest& r) {
     return Error(ErrorCode::invalid_argument, "--source-table, --source-schema and --query apply to database sources",
                  "for files, give the path, a glob or a directory as SOURCE");
   }
+  // A plain path that does not exist is refused before a job is queued (globs are matched by the load).
+  std::error_code ec;
+  if (ref.kind == SourceKind::files && ref.location.find_first_of("*?[") == std::string::npos &&
+      !fs::exists(ref.location, ec)) {
+    return Error(ErrorCode::unavailable, "cannot open " + ref.location + ": no such file or directory",
+                 "check the path (relative paths start from the working directory of pluto-duck)");
+  }
   return {};
 }
 
