@@ -68,6 +68,32 @@ TEST(Warehouse, BadSqlKeepsDuckDbMessage) {
   EXPECT_NE(r.error().message.find("syntax error"), std::string::npos) << r.error().message;
 }
 
+// Several statements in one call are all or nothing; inside a transaction the caller opened they
+// join it (no BEGIN of their own, whose failure would abort the caller's transaction).
+TEST(Warehouse, MultiStatementCallsAreAtomicAndJoinTheCallersTransaction) {
+  auto w = open_memory();
+  auto lease = w->pool().acquire();
+  auto& c = lease.value().connection();
+  ASSERT_TRUE(c.run("CREATE TABLE t(a INTEGER)").ok());
+  EXPECT_FALSE(c.run("INSERT INTO t VALUES (1); INSERT INTO nope VALUES (2)").ok());
+  auto count = [&] {
+    auto r = c.execute("SELECT count(*) FROM t");
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? duckdb_value_int64(r.value().raw(), 0, 0) : -1;
+  };
+  EXPECT_EQ(count(), 0);
+
+  ASSERT_TRUE(c.run("BEGIN TRANSACTION").ok());
+  ASSERT_TRUE(c.run("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)").ok());
+  ASSERT_TRUE(c.run("INSERT INTO t VALUES (3)").ok()) << "the caller's transaction must still be usable";
+  EXPECT_EQ(count(), 3);
+  ASSERT_TRUE(c.run("ROLLBACK").ok());
+  EXPECT_EQ(count(), 0);
+  // Back in auto-commit mode, a multi-statement call is its own transaction again.
+  ASSERT_TRUE(c.run("INSERT INTO t VALUES (4); INSERT INTO t VALUES (5)").ok());
+  EXPECT_EQ(count(), 2);
+}
+
 TEST(Classify, StatementTypesAndReadOnly) {
   auto w = open_memory();
   auto lease = w->pool().acquire();

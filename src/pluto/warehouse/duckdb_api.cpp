@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace pluto::warehouse {
 namespace fs = std::filesystem;
@@ -139,6 +140,38 @@ double Connection::progress() {
   return p.percentage < 0 ? -1.0 : p.percentage / 100.0;
 }
 
+namespace {
+
+// The id of the transaction a statement runs in (nullopt if it cannot be read).
+std::optional<int64_t> transaction_id(duckdb_connection c) {
+  duckdb_result r;
+  if (duckdb_query(c, "SELECT CAST(current_transaction_id() AS BIGINT)", &r) != DuckDBSuccess) {
+    duckdb_destroy_result(&r);
+    return std::nullopt;
+  }
+  std::optional<int64_t> id;
+  duckdb_data_chunk chunk = duckdb_fetch_chunk(r);
+  if (chunk != nullptr) {
+    if (duckdb_data_chunk_get_size(chunk) == 1) {
+      id = static_cast<const int64_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, 0)))[0];
+    }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  duckdb_destroy_result(&r);
+  return id;
+}
+
+// True inside a transaction the caller opened (BEGIN … COMMIT). The C API cannot be asked directly,
+// and trying BEGIN would abort the caller's transaction when it fails; but in auto-commit mode every
+// statement gets a new transaction id, while inside a transaction they share one.
+bool in_explicit_transaction(duckdb_connection c) {
+  const auto a = transaction_id(c);
+  const auto b = transaction_id(c);
+  return a && b && *a == *b;
+}
+
+}  // namespace
+
 Result<QueryResult> Connection::execute(std::string_view sql, bool streaming) {
   duckdb_extracted_statements stmts = nullptr;
   const std::string text(sql);
@@ -176,11 +209,13 @@ Result<QueryResult> Connection::execute(std::string_view sql, bool streaming) {
     }
     prepared_list.push_back(std::move(first).value());
   }
+  // Already inside the caller's transaction: all or nothing is the caller's to decide.
+  if (wrap && in_explicit_transaction(c_)) wrap = false;
   if (wrap) {
     duckdb_result r;
     const bool began = duckdb_query(c_, "BEGIN TRANSACTION", &r) == DuckDBSuccess;
     duckdb_destroy_result(&r);
-    wrap = began;  // already inside the caller's transaction: leave it to the caller
+    wrap = began;
   }
   for (idx_t i = 0; i < n; ++i) {
     Result<PreparedStatement> ps = Error(ErrorCode::internal, "unprepared");
