@@ -312,6 +312,12 @@ TEST_F(IngestCliPostgres, SavedSourcesLifecycleNeverShowsThePassword) {
   EXPECT_NE(attach.out.find("crm.public.customers"), std::string::npos) << attach.out;
   auto listed = run({"--json", "sources", "list"});
   EXPECT_EQ(nlohmann::json::parse(listed.out)[0]["attached"], true);
+  // Later one-shot commands see the attached source too.
+  auto live = run({"query", "SELECT count(*) FROM crm.public.customers", "--format", "csv"});
+  ASSERT_EQ(live.exit_code, 0) << live.err;
+  EXPECT_EQ(live.out, "count_star()\n" + pg_->psql("SELECT count(*) FROM customers").out) << live.out;
+  auto listed_tables = run({"tables"});
+  EXPECT_NE(listed_tables.out.find("crm"), std::string::npos) << listed_tables.out;
 
   // A password given through the environment only.
   RunOptions env;

@@ -42,6 +42,13 @@ Result<warehouse::Warehouse*> App::warehouse() {
   if (!warehouse_) {
     PLUTO_ASSIGN_OR_RETURN(warehouse_, warehouse::Warehouse::open(warehouse_options(config_)));
     log::debug("warehouse opened", {{"path", config_.get("warehouse.path")}});
+#ifdef PLUTO_HAS_INGEST
+    // Live sources attached earlier (`sources attach`) are queryable in every command, and again after
+    // a dbt run reopened the warehouse. One that cannot be reached is logged, not fatal.
+    PLUTO_ASSIGN_OR_RETURN(ingest::IngestService * ing, ingest());
+    (void)ing->restore_attachments();
+    warehouse_->on_reopen([ing] { (void)ing->restore_attachments(); });
+#endif
   }
   return warehouse_.get();
 }
@@ -117,9 +124,6 @@ Status App::serve(const std::function<void(const std::string& url)>& on_ready) {
   services.imports_dir = config_.data_dir() / "imports";
 #ifdef PLUTO_HAS_INGEST
   PLUTO_ASSIGN_OR_RETURN(services.ingest, ingest());
-  // Live sources attached before a restart (or before a dbt run reopened the warehouse) come back.
-  (void)services.ingest->restore_attachments();
-  wh->on_reopen([svc = services.ingest] { (void)svc->restore_attachments(); });
 #endif
 #ifdef PLUTO_HAS_TRANSFORM
   PLUTO_ASSIGN_OR_RETURN(services.dbt, dbt());
