@@ -7,6 +7,7 @@ const PAGE_SIZE = 100;
 const QUERY_FINAL_EVENTS = ["succeeded", "failed", "cancelled", "timed_out", "interrupted"].map((s) => `query.${s}`);
 const AGENT_FINAL_EVENTS = ["succeeded", "failed", "cancelled", "interrupted"].map((s) => `agent.${s}`);
 const STATUS_MARK = { succeeded: "✓", failed: "✗", cancelled: "⊘", timed_out: "⏱", interrupted: "✗", queued: "…", running: "…" };
+const DOWNLOAD_FORMATS = ["csv", "json", "parquet", "arrow"];
 const NUMERIC_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)INT|U?INTEGER|DECIMAL\(.*\)|DOUBLE|FLOAT|REAL)$/;
 
 let currentRun = null; // run id of the query in flight, for Cancel
@@ -16,16 +17,29 @@ let tableRequest = 0; // the same for table details
 let agentRun = null; // run id of the question in flight, for Stop
 let conversationId = null; // follow-up questions continue this conversation
 
-async function api(path, options = {}) {
-  const res = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+// The API token (server.api_token), when the server has one: asked for on the first 401 and kept
+// for this tab only.
+const TOKEN_KEY = "pluto-duck.api-token";
+let token = sessionStorage.getItem(TOKEN_KEY) || "";
+
+function authHeaders() {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function responseError(res) {
   const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const e = body.error || { message: `HTTP ${res.status}` };
-    const err = new Error(e.message + (e.hint ? `\n${e.hint}` : ""));
-    err.status = res.status;
-    throw err;
-  }
-  return body;
+  const e = body.error || { message: `HTTP ${res.status}` };
+  const err = new Error(e.message + (e.hint ? `\n${e.hint}` : ""));
+  err.status = res.status;
+  if (res.status === 401) askForToken();
+  return err;
+}
+
+async function api(path, options = {}) {
+  const headers = { "Content-Type": "application/json", ...authHeaders() };
+  const res = await fetch(path, { ...options, headers });
+  if (!res.ok) throw await responseError(res);
+  return res.json();
 }
 
 const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body ?? {}) });
@@ -78,27 +92,64 @@ function renderTable(table, columns, rows) {
   }
 }
 
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 // Follows an SSE stream until one of `finals` arrives; resolves with that event's data plus its type,
-// or null when the stream closed without one. `handlers` maps other event types to callbacks.
-function followStream(url, finals, handlers = {}) {
-  return new Promise((resolve) => {
-    const source = new EventSource(url);
-    let done = false;
-    const end = (value) => {
-      if (done) return;
-      done = true;
-      source.close();
-      resolve(value);
-    };
-    for (const [type, handle] of Object.entries(handlers)) {
-      source.addEventListener(type, (e) => { if (!done) handle(JSON.parse(e.data).data); });
+// or null when the stream cannot be followed to its end. `handlers` maps other event types to
+// callbacks. fetch rather than EventSource, which cannot send the Authorization header; a dropped
+// connection resumes after the last event seen (Last-Event-ID).
+async function followStream(url, finals, handlers = {}) {
+  let lastId = null;
+  for (let failures = 0; failures < 5; failures++) {
+    let reader = null;
+    try {
+      const headers = { Accept: "text/event-stream", ...authHeaders() };
+      if (lastId !== null) headers["Last-Event-ID"] = lastId;
+      const res = await fetch(url, { headers, cache: "no-store" });
+      if (!res.ok) throw await responseError(res);
+      reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      let type = "";
+      let data = [];
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let nl;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl).replace(/\r$/, "");
+          buffer = buffer.slice(nl + 1);
+          if (line === "") {
+            // A blank line ends an event.
+            if (data.length > 0) {
+              const event = JSON.parse(data.join("\n"));
+              const eventType = type || "message";
+              failures = 0;
+              if (finals.includes(eventType)) {
+                reader.cancel().catch(() => {});
+                return { type: eventType, ...event.data };
+              }
+              if (handlers[eventType]) handlers[eventType](event.data);
+            }
+            type = "";
+            data = [];
+            continue;
+          }
+          if (line.startsWith(":")) continue; // a comment (keepalive)
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") type = val;
+          else if (field === "data") data.push(val);
+          else if (field === "id") lastId = val;
+        }
+      }
+    } catch (e) {
+      if (e.status) throw e; // the server answered with an error: retrying will not help
     }
-    for (const type of finals) {
-      source.addEventListener(type, (e) => end({ type, ...JSON.parse(e.data).data }));
-    }
-    // A dropped connection reconnects by itself (with Last-Event-ID); CLOSED means it gave up.
-    source.onerror = () => { if (source.readyState === EventSource.CLOSED) end(null); };
-  });
+    await delay(200 * (failures + 1));
+  }
+  return null;
 }
 
 // ---- queries ----
@@ -160,7 +211,11 @@ async function waitForRun(runId, eventsUrl) {
     "query.waiting": (d) => { $("status").textContent = d.reason; },
   });
   const stored = final && final.status === "succeeded" && final.result && final.result.spooled;
-  return api(`/api/v1/query/${encodeURIComponent(runId)}${stored ? `?offset=0&limit=${PAGE_SIZE}` : ""}`);
+  const view = await api(`/api/v1/query/${encodeURIComponent(runId)}${stored ? `?offset=0&limit=${PAGE_SIZE}` : ""}`);
+  if (view.status === "queued" || view.status === "running") {
+    throw new Error(`Lost the run's event stream while it is ${view.status}; History shows how it ends.`);
+  }
+  return view;
 }
 
 async function showRun(view) {
@@ -188,7 +243,7 @@ async function showRun(view) {
   if (!view.spooled && view.truncated) status += ` (first ${view.rows.length} shown)`;
   $("status").textContent = `${status} in ${view.duration_ms} ms`;
   if (view.spooled) {
-    for (const f of ["csv", "json", "parquet"]) {
+    for (const f of DOWNLOAD_FORMATS) {
       $(`dl-${f}`).href = `/api/v1/query/${encodeURIComponent(view.run_id)}?format=${f}`;
     }
     $("downloads").hidden = false;
@@ -238,6 +293,29 @@ async function cancelRun() {
   } catch (e) {
     // 409: the run finished before the cancel arrived; its outcome is shown as usual.
     if (e.status !== 409) showError(e.message);
+  }
+}
+
+// A link cannot send the Authorization header: with a token, the download goes through fetch and
+// is saved from memory instead.
+async function downloadWithToken(event) {
+  if (!token) return;
+  event.preventDefault();
+  const link = event.currentTarget;
+  try {
+    const res = await fetch(link.href, { headers: authHeaders() });
+    if (!res.ok) throw await responseError(res);
+    const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = name ? name[1] : "";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (e) {
+    showError(e.message);
   }
 }
 
@@ -402,9 +480,41 @@ function newConversation() {
   $("question").focus();
 }
 
+// ---- API token ----
+
+function askForToken() {
+  $("token-form").hidden = false;
+  $("token").focus();
+}
+
+async function useToken(event) {
+  event.preventDefault();
+  token = $("token").value.trim();
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+  $("token").value = "";
+  $("token-form").hidden = true;
+  showError("");
+  await connect();
+}
+
 // ---- start ----
 
-async function init() {
+async function connect() {
+  $("health").textContent = "connecting…";
+  try {
+    const h = await api("/api/v1/health");
+    $("health").textContent = `v${h.version} · DuckDB ${h.duckdb}`;
+  } catch (e) {
+    $("health").textContent = e.status === 401 ? "API token needed" : "API unreachable";
+    showError(e.message);
+    return;
+  }
+  loadTables();
+  loadHistory();
+}
+
+function init() {
   $("query-form").addEventListener("submit", runQuery);
   $("cancel").addEventListener("click", cancelRun);
   $("sql").addEventListener("keydown", (e) => {
@@ -421,15 +531,9 @@ async function init() {
   $("ask-form").addEventListener("submit", ask);
   $("ask-stop").addEventListener("click", stopAsking);
   $("ask-new").addEventListener("click", newConversation);
-  try {
-    const h = await api("/api/v1/health");
-    $("health").textContent = `v${h.version} · DuckDB ${h.duckdb}`;
-  } catch (e) {
-    $("health").textContent = "API unreachable";
-    showError(e.message);
-  }
-  loadTables();
-  loadHistory();
+  $("token-form").addEventListener("submit", useToken);
+  for (const f of DOWNLOAD_FORMATS) $(`dl-${f}`).addEventListener("click", downloadWithToken);
+  connect();
 }
 
 init();
