@@ -3,10 +3,12 @@
 // and a second run waiting for the warehouse. dbt takes seconds per run, so each test makes
 // as few dbt invocations as it can.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "pluto/events/event_bus.hpp"
@@ -283,6 +285,26 @@ TEST_F(DbtReal, MissingDbtExitsThreeAndSaysHowToInstall) {
   EXPECT_NE(r.err.find("/nonexistent/bin/dbt"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("scripts/setup"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("dbt-duckdb"), std::string::npos) << r.err;
+}
+
+// While a server holds the warehouse file, `dbt ls` (which never opens it) works from the CLI, and
+// a run that needs the file says that it is locked and by what, before starting dbt.
+TEST_F(DbtReal, LsWorksNextToARunningServerAndRunsSayTheFileIsLocked) {
+  testing::BackgroundProcess server({PLUTO_BINARY, "--data-dir", dir_.str(), "--json", "serve", "--port", "0"});
+  ASSERT_NE(server.first_line().find("\"url\""), std::string::npos);
+  auto ls = pluto(dir_, {"--json", "dbt", "ls", "--select", "marts", "--exclude", "resource_type:test"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.out << ls.err;
+  auto lsj = nlohmann::json::parse(ls.out, nullptr, false);
+  ASSERT_FALSE(lsj.is_discarded()) << ls.out;
+  std::set<std::string> listed;
+  for (const auto& item : lsj["items"]) listed.insert(item["name"].get<std::string>());
+  EXPECT_EQ(listed, (std::set<std::string>{"fct_orders", "dim_customers", "daily_revenue"}));
+  auto run = pluto(dir_, {"dbt", "run"});
+  EXPECT_EQ(run.exit_code, 3) << run.out << run.err;
+  EXPECT_NE(run.err.find("warehouse.duckdb"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("lock"), std::string::npos) << run.err;
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0);
 }
 
 TEST_F(DbtReal, InvalidProjectIsReportedWithDbtsMessage) {

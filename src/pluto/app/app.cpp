@@ -228,10 +228,12 @@ Result<ingest::IngestService*> App::ingest() {
 Result<transform::DbtService*> App::dbt() {
   if (!dbt_) {
     PLUTO_ASSIGN_OR_RETURN(store::Store * st, store());
-    PLUTO_ASSIGN_OR_RETURN(warehouse::Warehouse * wh, warehouse());
     PLUTO_ASSIGN_OR_RETURN(jobs::JobRunner * jr, jobs());
-    PLUTO_ASSIGN_OR_RETURN(dbt_,
-                           transform::DbtService::create(transform::DbtOptions::from_config(config_), *st, *wh, *jr));
+    // The warehouse is opened only for commands that need it (not `dbt ls`, which then works next
+    // to a server holding the file).
+    PLUTO_ASSIGN_OR_RETURN(dbt_, transform::DbtService::create(
+                                     transform::DbtOptions::from_config(config_), *st,
+                                     [this]() -> Result<warehouse::Warehouse*> { return warehouse(); }, *jr));
   }
   return dbt_.get();
 }

@@ -588,15 +588,21 @@ nlohmann::json Submission::to_json() const {
 
 // ---- the service ----------------------------------------------------------------------------
 
-DbtService::DbtService(DbtOptions options, store::Store& store, warehouse::Warehouse& warehouse, jobs::JobRunner& jobs)
-    : options_(std::move(options)), store_(store), warehouse_(warehouse), jobs_(jobs), runs_(store) {}
+DbtService::DbtService(DbtOptions options, store::Store& store, WarehouseProvider warehouse, jobs::JobRunner& jobs)
+    : options_(std::move(options)), store_(store), warehouse_(std::move(warehouse)), jobs_(jobs), runs_(store) {}
 
 DbtService::~DbtService() = default;
 
 Result<std::unique_ptr<DbtService>> DbtService::create(DbtOptions options, store::Store& store,
                                                        warehouse::Warehouse& warehouse, jobs::JobRunner& jobs) {
+  return create(
+      std::move(options), store, [&warehouse]() -> Result<warehouse::Warehouse*> { return &warehouse; }, jobs);
+}
+
+Result<std::unique_ptr<DbtService>> DbtService::create(DbtOptions options, store::Store& store,
+                                                       WarehouseProvider warehouse, jobs::JobRunner& jobs) {
   PLUTO_TRY(RunStore::migrate(store));
-  return std::unique_ptr<DbtService>(new DbtService(std::move(options), store, warehouse, jobs));
+  return std::unique_ptr<DbtService>(new DbtService(std::move(options), store, std::move(warehouse), jobs));
 }
 
 std::optional<std::string> DbtService::active_run() {
@@ -732,9 +738,13 @@ Result<nlohmann::json> DbtService::run(const DbtRequest& request, jobs::JobConte
       if (wh != nullptr && !wh->is_open()) (void)wh->reopen();
     }
   } reopen_guard;
+  warehouse::Warehouse* wh = nullptr;
   if (needs_warehouse(request.command)) {
-    warehouse_.close();
-    reopen_guard.wh = &warehouse_;
+    auto opened = warehouse_();
+    if (!opened.ok()) return fail_early(opened.take_error());
+    wh = opened.value();
+    wh->close();
+    reopen_guard.wh = wh;
     ctx.emit("dbt.warehouse", {{"state", "closed"}, {"reason", "dbt " + rec.command + " has the warehouse to itself"}});
   }
 
@@ -754,8 +764,8 @@ Result<nlohmann::json> DbtService::run(const DbtRequest& request, jobs::JobConte
   auto outcome = run_process(spec, on_line, ctx.cancel_token(), options_.grace);
 
   std::optional<Error> reopen_error;
-  if (reopen_guard.wh != nullptr) {
-    if (auto st = warehouse_.reopen(); st.ok()) {
+  if (wh != nullptr) {
+    if (auto st = wh->reopen(); st.ok()) {
       ctx.emit("dbt.warehouse", {{"state", "reopened"}});
     } else {
       reopen_error = st.error();

@@ -117,9 +117,14 @@ struct Submission {
 
 class DbtService {
  public:
+  // Gives the warehouse to close around a run that needs the DuckDB file; asked only then, so
+  // commands that do not (`dbt ls`) work while another process holds the file.
+  using WarehouseProvider = std::function<Result<warehouse::Warehouse*>()>;
   // Applies this component's migrations; `jobs` runs the dbt jobs, `warehouse` is closed around them.
   static Result<std::unique_ptr<DbtService>> create(DbtOptions options, store::Store& store,
                                                     warehouse::Warehouse& warehouse, jobs::JobRunner& jobs);
+  static Result<std::unique_ptr<DbtService>> create(DbtOptions options, store::Store& store,
+                                                    WarehouseProvider warehouse, jobs::JobRunner& jobs);
   ~DbtService();
   DbtService(const DbtService&) = delete;
   DbtService& operator=(const DbtService&) = delete;
@@ -153,7 +158,7 @@ class DbtService {
   Result<nlohmann::json> models(const std::string& filter = {}, const std::string& resource_type = {});
 
  private:
-  DbtService(DbtOptions options, store::Store& store, warehouse::Warehouse& warehouse, jobs::JobRunner& jobs);
+  DbtService(DbtOptions options, store::Store& store, WarehouseProvider warehouse, jobs::JobRunner& jobs);
   Result<std::shared_ptr<const ProjectCatalog>> current_catalog();
   Result<DbtRun> reconcile(DbtRun run);
   void prune_runs(const std::string& keep);
@@ -161,7 +166,7 @@ class DbtService {
 
   DbtOptions options_;
   store::Store& store_;
-  warehouse::Warehouse& warehouse_;
+  WarehouseProvider warehouse_;
   jobs::JobRunner& jobs_;
   RunStore runs_;
   std::mutex mu_;
