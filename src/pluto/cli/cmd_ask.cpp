@@ -3,7 +3,6 @@
 // --json, every event envelope as one JSON object per line. Ctrl-C cancels the run (exit 130).
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>

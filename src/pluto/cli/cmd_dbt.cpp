@@ -2,7 +2,6 @@
 // access) and shows its progress live, from the job's event stream.
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 

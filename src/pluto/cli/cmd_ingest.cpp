@@ -5,11 +5,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "pluto/cli/context.hpp"
+#include "pluto/cli/sigint.hpp"
 #include "pluto/cli/table_printer.hpp"
 #include "pluto/events/event_bus.hpp"
 #include "pluto/ingest/ingest_service.hpp"
@@ -17,30 +17,6 @@
 
 namespace pluto::cli {
 namespace {
-
-std::atomic<bool> g_ingest_sigint{false};
-void on_ingest_sigint(int /*sig*/) {
-  g_ingest_sigint.store(true);
-}
-
-// Catches Ctrl-C while the job runs (the job interrupts DuckDB and rolls back), restoring the old
-// handler after.
-class IngestSigintGuard {
- public:
-  IngestSigintGuard() {
-    g_ingest_sigint.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_ingest_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_);
-  }
-  ~IngestSigintGuard() { sigaction(SIGINT, &old_, nullptr); }
-  IngestSigintGuard(const IngestSigintGuard&) = delete;
-  IngestSigintGuard& operator=(const IngestSigintGuard&) = delete;
-
- private:
-  struct sigaction old_ {};
-};
 
 struct IngestCliOptions {
   std::string source;
@@ -280,7 +256,7 @@ int run_ingest(Context& ctx, const IngestCliOptions& o) {
   if (!bus_r.ok()) return ctx.fail(bus_r.error());
   events::EventBus& bus = *bus_r.value();
 
-  IngestSigintGuard sigint;
+  SigintGuard sigint;
   auto sub = svc.submit(runner, req.value());
   if (!sub.ok()) return ctx.fail(sub.error());
   const std::string job_id = sub->id;
@@ -295,7 +271,7 @@ int run_ingest(Context& ctx, const IngestCliOptions& o) {
       if (!ctx.json()) view.on_event(e);
     }
     if (r.closed) break;
-    if (g_ingest_sigint.load() && !cancel_sent) {
+    if (SigintGuard::raised() && !cancel_sent) {
       cancel_sent = true;
       if (!ctx.json()) {
         view.clear();

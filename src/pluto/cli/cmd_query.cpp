@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -13,6 +12,7 @@
 
 #include "pluto/api/client.hpp"
 #include "pluto/cli/context.hpp"
+#include "pluto/cli/sigint.hpp"
 #include "pluto/cli/table_printer.hpp"
 #include "pluto/core/clock.hpp"
 #include "pluto/core/log.hpp"
@@ -23,29 +23,6 @@
 
 namespace pluto::cli {
 namespace {
-
-std::atomic<bool> g_sigint{false};
-extern "C" void on_sigint(int /*sig*/) {
-  g_sigint.store(true);
-}
-
-// Installs a SIGINT handler for the lifetime of a query, restoring the old one after.
-class SigintGuard {
- public:
-  SigintGuard() {
-    g_sigint.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_);
-  }
-  ~SigintGuard() { sigaction(SIGINT, &old_, nullptr); }
-  SigintGuard(const SigintGuard&) = delete;
-  SigintGuard& operator=(const SigintGuard&) = delete;
-
- private:
-  struct sigaction old_ {};
-};
 
 struct QueryOptions {
   std::string sql;
@@ -110,7 +87,7 @@ int run_remote(Context& ctx, const QueryOptions& o, const std::string& sql, cons
   if (o.timeout) q.timeout_ms = *o.timeout * 1000;
   q.format = format == "table" ? "json" : format;
   SigintGuard sigint;
-  q.interrupt = &g_sigint;
+  q.interrupt = &sigint_flag();
   std::FILE* out = stdout;
   if (!o.output.empty()) {
     out = std::fopen(o.output.c_str(), "wb");
@@ -196,7 +173,7 @@ int run_query(Context& ctx, const QueryOptions& o) {
   SigintGuard sigint;
   std::thread watcher([&] {
     while (!done.load()) {
-      if (g_sigint.load() && reason.load() == 0) {
+      if (SigintGuard::raised() && reason.load() == 0) {
         reason = 1;
         conn.interrupt();
       } else if (std::chrono::steady_clock::now() - start > timeout && reason.load() == 0) {
