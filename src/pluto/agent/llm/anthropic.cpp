@@ -234,18 +234,10 @@ class AnthropicProvider final : public Provider {
       body["tools"] = tools;
       body["tool_choice"] = {{"type", request.tool_choice == ToolChoice::none ? "none" : "auto"}};
     }
-    DriverSpec spec;
-    spec.provider = name_;
-    spec.key = key_;
-    spec.key_env = options_.api_key_env;
-    spec.http.url = endpoint(options_.base_url);
-    spec.http.headers = {
-        {"Content-Type", "application/json"}, {"Accept", "text/event-stream"}, {"anthropic-version", kApiVersion}};
+    DriverSpec spec = streaming_spec(options_, name_, key_, endpoint(options_.base_url),
+                                     body.dump(-1, ' ', false, json::error_handler_t::replace));
+    spec.http.headers.emplace_back("anthropic-version", kApiVersion);
     if (!key_.empty()) spec.http.headers.emplace_back("x-api-key", key_);
-    spec.http.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    spec.http.connect_timeout = options_.connect_timeout;
-    spec.http.total_timeout = options_.request_timeout;
-    spec.http.idle_timeout = options_.idle_timeout;
     auto names = wire_names(request.tools);
     spec.make_decoder = [&hooks, names] { return std::make_unique<AnthropicDecoder>(hooks, names); };
     spec.error_message = [](const std::string& raw) -> std::string {

@@ -43,6 +43,23 @@ struct DriverSpec {
   std::function<std::string(const std::string& body)> error_message;
 };
 
+// What every provider's streaming request shares: the key (redacted, named by its variable), a JSON
+// body, SSE accepted, and the timeouts of `options`. The provider adds its auth header and decoder.
+inline DriverSpec streaming_spec(const ProviderOptions& options, std::string provider, std::string key, std::string url,
+                                 std::string body) {
+  DriverSpec spec;
+  spec.provider = std::move(provider);
+  spec.key = std::move(key);
+  spec.key_env = options.api_key_env;
+  spec.http.url = std::move(url);
+  spec.http.headers = {{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}};
+  spec.http.body = std::move(body);
+  spec.http.connect_timeout = options.connect_timeout;
+  spec.http.total_timeout = options.request_timeout;
+  spec.http.idle_timeout = options.idle_timeout;
+  return spec;
+}
+
 Result<ChatReply> run_chat(const ProviderOptions& options, const DriverSpec& spec, const ChatHooks& hooks,
                            const std::shared_ptr<CancelToken>& cancel);
 
