@@ -62,6 +62,21 @@ std::vector<Column> columns_from_json(const nlohmann::json& j) {
   return out;
 }
 
+// A run as the history records it (status, SQL, timings); live state and rows are added by callers.
+QueryResultView view_of(const store::QueryRecord& rec) {
+  QueryResultView v;
+  v.run_id = rec.run_id;
+  v.status = rec.status;
+  v.sql = rec.sql;
+  v.origin = rec.origin;
+  v.submitted_at = rec.submitted_at;
+  v.started_at = rec.started_at;
+  v.finished_at = rec.finished_at;
+  v.duration_ms = rec.duration_ms;
+  v.row_count = rec.row_count;
+  return v;
+}
+
 std::string status_of(jobs::JobStatus s) {
   return std::string(jobs::to_string(s));
 }
@@ -455,16 +470,7 @@ Result<QueryResultView> QueryService::get(const std::string& run_id) {
   if (!rec) {
     return Error(ErrorCode::not_found, "no query run with id '" + run_id + "'", "list runs with GET /api/v1/query");
   }
-  QueryResultView v;
-  v.run_id = run_id;
-  v.sql = rec->sql;
-  v.origin = rec->origin;
-  v.submitted_at = rec->submitted_at;
-  v.started_at = rec->started_at;
-  v.finished_at = rec->finished_at;
-  v.duration_ms = rec->duration_ms;
-  v.row_count = rec->row_count;
-  v.status = rec->status;
+  QueryResultView v = view_of(*rec);
   if (job.ok()) {
     // The job knows best while the run is live and for how it ended (timed_out vs cancelled).
     v.status = status_of(job->status);
@@ -551,16 +557,7 @@ Result<QueryResultView> QueryService::page(const std::string& run_id, int64_t of
     return Error(ErrorCode::conflict, "run " + run_id + " has no stored result to page",
                  "only the rows of a single SELECT are stored; its inline rows are in GET /api/v1/query/" + run_id);
   }
-  QueryResultView v;
-  v.run_id = run_id;
-  v.status = rec->status;
-  v.sql = rec->sql;
-  v.origin = rec->origin;
-  v.submitted_at = rec->submitted_at;
-  v.started_at = rec->started_at;
-  v.finished_at = rec->finished_at;
-  v.duration_ms = rec->duration_ms;
-  v.row_count = rec->row_count;
+  QueryResultView v = view_of(*rec);
   v.spooled = true;
   std::lock_guard lock(impl_->spool_mu);
   PLUTO_ASSIGN_OR_RETURN(auto* conn, impl_->spool_reader(run_id));
