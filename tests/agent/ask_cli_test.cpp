@@ -180,31 +180,41 @@ TEST_F(AskCli, AProcessKilledMidRunLeavesItInterruptedWithCheckpointsAndEvents) 
   // "Restart": the services come up again on the same data dir.
   server.push(testing::openai_tool_call("query_run", {{"sql", "SELECT count(*) AS n FROM payments"}}));
   server.push(testing::openai_text({"There are 2000 payments."}));
-  testing::Stack stack(dir_.path(), testing::test_agent_options("openai", server.base_url()), /*load=*/false);
-  auto v = stack.agent().get(run_id);
-  ASSERT_TRUE(v.ok()) << v.error().message;
-  EXPECT_EQ(v->status, "interrupted");
-  EXPECT_EQ(v->question, "how many payments are there?");
-  ASSERT_GE(v->checkpoints.size(), 2U);
-  EXPECT_EQ(v->checkpoints[0].node, "plan");
-  EXPECT_EQ(v->checkpoints[1].node, "explore_schema");
-  EXPECT_EQ(v->checkpoints[1].next, "generate_sql");
-  EXPECT_TRUE(v->state.is_object());
-  EXPECT_EQ(v->state["plan"]["intent"], "count");
-  const auto events = stack.events(run_id);
-  ASSERT_FALSE(events.empty());
-  EXPECT_EQ(events.front().type, "agent.queued");
-  EXPECT_FALSE(testing::Stack::of_type(events, "agent.plan").empty());
-  EXPECT_EQ(events.back().type, "agent.interrupted");
-  EXPECT_TRUE(stack.bus().read("agent/" + run_id, 0).closed);
+  {
+    testing::Stack stack(dir_.path(), testing::test_agent_options("openai", server.base_url()), /*load=*/false);
+    auto v = stack.agent().get(run_id);
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    EXPECT_EQ(v->status, "interrupted");
+    EXPECT_EQ(v->question, "how many payments are there?");
+    ASSERT_GE(v->checkpoints.size(), 2U);
+    EXPECT_EQ(v->checkpoints[0].node, "plan");
+    EXPECT_EQ(v->checkpoints[1].node, "explore_schema");
+    EXPECT_EQ(v->checkpoints[1].next, "generate_sql");
+    EXPECT_TRUE(v->state.is_object());
+    EXPECT_EQ(v->state["plan"]["intent"], "count");
+    const auto events = stack.events(run_id);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.front().type, "agent.queued");
+    EXPECT_FALSE(testing::Stack::of_type(events, "agent.plan").empty());
+    EXPECT_EQ(events.back().type, "agent.interrupted");
+    EXPECT_TRUE(stack.bus().read("agent/" + run_id, 0).closed);
+  }
 
-  // …and it can be resumed from its last checkpoint.
-  auto resumed = stack.agent().resume(run_id);
-  ASSERT_TRUE(resumed.ok()) << resumed.error().message;
-  auto done = stack.finish(resumed->run_id);
-  ASSERT_EQ(done.status, "succeeded") << done.to_json().dump(2);
-  EXPECT_EQ(done.to_json()["answer"], "There are 2000 payments.");
-  EXPECT_EQ(done.checkpoints.front().node, "generate_sql");
+  // …and `ask --resume` continues it from its last checkpoint (the model is asked for SQL next).
+  testing::RunOptions env;
+  env.env["OPENAI_API_KEY"] = kCliKey;
+  auto resumed = ask({"--resume", run_id, "--base-url", server.base_url()}, env);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_NE(resumed.out.find("resumed from run " + run_id + " at generate_sql"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("There are 2000 payments."), std::string::npos) << resumed.out;
+  // A finished run cannot be resumed; a question and --resume together are a usage error.
+  const std::string new_run =
+      resumed.out.substr(resumed.out.rfind("run ") + 4, resumed.out.rfind(" · ") - resumed.out.rfind("run ") - 4);
+  auto again = ask({"--resume", new_run});
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("already succeeded"), std::string::npos) << again.err;
+  EXPECT_EQ(ask({"--resume", run_id, "how many?"}).exit_code, 2);
+  EXPECT_EQ(ask({}).exit_code, 2);
 }
 
 }  // namespace

@@ -53,6 +53,7 @@ const std::set<std::string>& service_routes() {
       "GET /api/v1/agent/{run_id}",
       "GET /api/v1/agent/{run_id}/events",
       "POST /api/v1/agent/{run_id}/cancel",
+      "POST /api/v1/agent/{run_id}/resume",
       "GET /api/v1/agent/conversations/{id}",
   };
   return routes;
@@ -563,6 +564,10 @@ TEST(AgentRoutes, BadRequestsAndUnknownIds) {
   EXPECT_TRUE(has_event(read, "agent.answer"));
   json view = s.get("/api/v1/agent/" + run["run_id"].get<std::string>());
   EXPECT_NE(view.dump().find("12"), std::string::npos) << view.dump().substr(0, 2000);
+  // Only a run that did not finish can be resumed (the resume itself is tested through `ask --resume`).
+  s.post_error("/api/v1/agent/" + run["run_id"].get<std::string>() + "/resume", json::object(), 409, "conflict",
+               "already succeeded");
+  s.post_error("/api/v1/agent/no-such-run/resume", json::object(), 404, "not_found");
   json conv = s.get("/api/v1/agent/conversations/" + run["conversation_id"].get<std::string>());
   EXPECT_NE(conv.dump().find("how many customers are there?"), std::string::npos) << conv.dump().substr(0, 2000);
   EXPECT_EQ(s.stop(), 0);

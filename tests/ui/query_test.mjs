@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { cli, eventually, launchBrowser, openUi, startServer, tableHeader, tableRows, tempDir, textOf } from "./harness.mjs";
+import { pathToFileURL } from "node:url";
+import { SOURCE_DIR, cli, eventually, launchBrowser, openUi, startServer, tableHeader, tableRows, tempDir, textOf } from "./harness.mjs";
 
 let server;
 let browser;
@@ -167,7 +168,7 @@ async function download(page, linkName) {
   return { name: dl.suggestedFilename(), file };
 }
 
-test("download links save the whole result as CSV, JSON and Parquet", async () => {
+test("download links save the whole result as CSV, JSON, Parquet and Arrow", async () => {
   const ui = await openUi(browser, server.url);
   const { page } = ui;
   assert.equal(await page.locator("#downloads").isHidden(), true, "no downloads before a result");
@@ -202,6 +203,17 @@ test("download links save the whole result as CSV, JSON and Parquet", async () =
     { customer_id: 3, country: "Germany" },
   ]);
   rmSync(scratch, { recursive: true, force: true });
+
+  const arrow = await download(page, "Arrow");
+  assert.match(arrow.name, /\.arrows$/);
+  const { tableFromIPC } = await import(pathToFileURL(path.join(SOURCE_DIR, "tests/js/node_modules/apache-arrow/Arrow.node.mjs")).href);
+  const table = tableFromIPC(readFileSync(arrow.file));
+  assert.deepEqual(table.schema.fields.map((f) => `${f.name} ${f.type}`), ["customer_id Int64", "country Utf8"]);
+  assert.deepEqual(table.toArray().map((r) => [r.customer_id, r.country]), [
+    [1n, "United States"],
+    [2n, "Brazil"],
+    [3n, "Germany"],
+  ]);
 
   // A download holds every row, not only the page on screen.
   await run(page, "SELECT * FROM customers");

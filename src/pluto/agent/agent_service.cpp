@@ -356,7 +356,8 @@ Status AgentService::cancel(const std::string& run_id) {
   return jobs_.cancel(run_id);
 }
 
-Result<AgentRunInfo> AgentService::resume(const std::string& run_id) {
+Result<AgentRunInfo> AgentService::resume(const std::string& run_id, const std::string& origin,
+                                          std::optional<std::string> base_url) {
   PLUTO_ASSIGN_OR_RETURN(auto view, get(run_id));
   if (view.status == "queued" || view.status == "running") {
     return Error(ErrorCode::conflict, "agent run " + run_id + " is still " + view.status,
@@ -383,8 +384,8 @@ Result<AgentRunInfo> AgentService::resume(const std::string& run_id) {
   st.first_step = last->step + 1;
   std::optional<std::string> model;
   if (view.provider != "offline") model = view.model;
-  return start(std::move(st), "api", view.provider.empty() ? std::nullopt : std::optional<std::string>(view.provider),
-               model, std::nullopt, run_id);
+  return start(std::move(st), origin, view.provider.empty() ? std::nullopt : std::optional<std::string>(view.provider),
+               model, std::move(base_url), run_id);
 }
 
 Result<ConversationRecord> AgentService::conversation(const std::string& conversation_id) {

@@ -95,8 +95,10 @@ class AgentService {
   Result<AgentRunView> get(const std::string& run_id);
   Status cancel(const std::string& run_id);
   // Starts a new run from the last checkpoint of a run that did not finish (interrupted by a
-  // restart, cancelled, failed mid-way): same question and conversation, continuing at the next node.
-  Result<AgentRunInfo> resume(const std::string& run_id);
+  // restart, cancelled, failed mid-way): same question, conversation, provider and model, continuing
+  // at the next node. `base_url` is not stored with a run: give it again for a local server.
+  Result<AgentRunInfo> resume(const std::string& run_id, const std::string& origin = "api",
+                              std::optional<std::string> base_url = std::nullopt);
   Result<ConversationRecord> conversation(const std::string& conversation_id);
 
   const AgentOptions& options() const { return options_; }

@@ -52,6 +52,17 @@ void register_agent_routes(Router& r, Services& s, const ServerOptions& o) {
            if (!st.ok()) return send_error(res, st.error());
            send_json(res, {{"run_id", req.matches[1].str()}, {"status", "cancelling"}}, 202);
          });
+  r.post("/api/v1/agent/{run_id}/resume",
+         {"Continue a run that did not finish (interrupted, cancelled, failed) from its last checkpoint; 202 with "
+          "the new run",
+          nullptr,
+          nlohmann::json::array(),
+          {202, 404, 409}},
+         [&agent](const httplib::Request& req, httplib::Response& res) {
+           auto info = agent.resume(req.matches[1].str(), "api");
+           if (!info.ok()) return send_error(res, info.error());
+           send_json(res, info->to_json(), 202);
+         });
   r.get("/api/v1/agent/conversations/{id}",
         {"A conversation: its questions, SQL and answers", nullptr, nlohmann::json::array(), {200, 404}},
         [&agent](const httplib::Request& req, httplib::Response& res) {

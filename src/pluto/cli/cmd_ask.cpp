@@ -25,6 +25,7 @@ struct AskOptions {
   std::string model;
   std::string base_url;
   std::string conversation;
+  std::string resume;  // run id
 };
 
 constexpr size_t kPreviewRows = 10;
@@ -125,7 +126,7 @@ int run_ask(Context& ctx, const AskOptions& o) {
   if (!o.model.empty()) req.model = o.model;
   if (!o.base_url.empty()) req.base_url = o.base_url;
   SigintGuard sigint;
-  auto info = agent.value()->submit(req);
+  auto info = o.resume.empty() ? agent.value()->submit(req) : agent.value()->resume(o.resume, "cli", req.base_url);
   if (!info.ok()) return ctx.fail(info.error());
   const std::string run_id = info->run_id;
 
@@ -168,7 +169,7 @@ int run_ask(Context& ctx, const AskOptions& o) {
 void setup_ask(CLI::App& app, Context& ctx, Runner& run) {
   auto opts = std::make_shared<AskOptions>();
   auto* sub = app.add_subcommand("ask", "ask the data agent a question in plain language");
-  sub->add_option("question", opts->question, "the question, e.g. \"how many customers are there?\"")->required();
+  auto* question = sub->add_option("question", opts->question, "the question, e.g. \"how many customers are there?\"");
   sub->add_option("--provider", opts->provider,
                   "offline (default, no network), mock, openai or anthropic (llm.provider)")
       ->check(CLI::IsMember({"offline", "mock", "openai", "anthropic"}));
@@ -177,8 +178,16 @@ void setup_ask(CLI::App& app, Context& ctx, Runner& run) {
       ->type_name("URL");
   sub->add_option("--conversation", opts->conversation, "continue a conversation (its id) with a follow-up")
       ->type_name("ID");
+  auto* resume = sub->add_option("--resume", opts->resume,
+                                 "continue a run that did not finish (interrupted, cancelled, failed) from its last "
+                                 "checkpoint, instead of asking a new question")
+                     ->type_name("RUN_ID");
+  resume->excludes(question);
   sub->add_flag("--json", ctx.global().json, "print every event envelope as one JSON object per line");
-  sub->callback([&ctx, &run, opts] { run = [&ctx, opts] { return run_ask(ctx, *opts); }; });
+  sub->callback([&ctx, &run, opts, question, resume] {
+    if (question->count() == 0 && resume->count() == 0) throw CLI::RequiredError("QUESTION (or --resume RUN_ID)");
+    run = [&ctx, opts] { return run_ask(ctx, *opts); };
+  });
 }
 
 }  // namespace pluto::cli
