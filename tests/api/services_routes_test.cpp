@@ -346,6 +346,25 @@ TEST(IngestRoutes, SavedPostgresSourceSqliteFileAndSecrets) {
   EXPECT_EQ(last_run["source_kind"], "postgres") << last_run.dump();
   EXPECT_EQ(last_run["saved_source"], "shop");
 
+  // Merge on a key: changed rows are updated in place, none duplicated.
+  ASSERT_EQ(pg.psql("UPDATE items SET name = 'renamed' WHERE id <= 5").exit_code, 0);
+  json merged = s.wait_job(s.post("/api/v1/ingest",
+                                  {{"source", "shop"},
+                                   {"table", "items"},
+                                   {"mode", "merge"},
+                                   {"options", {{"source_table", "public.items"}, {"key", "id"}}}},
+                                  202)["job_id"]);
+  ASSERT_EQ(merged["status"], "succeeded") << merged.dump();
+  EXPECT_EQ(s.rows("SELECT count(*), count(*) FILTER (name = 'renamed') FROM items"), json::parse("[[110, 5]]"));
+  // A query at the source.
+  json queried = s.wait_job(s.post("/api/v1/ingest",
+                                   {{"source", "shop"},
+                                    {"table", "pricey"},
+                                    {"options", {{"query", "SELECT id, price FROM items WHERE price > 100"}}}},
+                                   202)["job_id"]);
+  ASSERT_EQ(queried["status"], "succeeded") << queried.dump();
+  EXPECT_EQ(s.rows("SELECT count(*), min(id) FROM pricey"), json::parse("[[44, 67]]"));
+
   // Live federation: read-only, listed in the catalog under the source's name, gone after detach.
   (void)s.post("/api/v1/sources/shop/attach", json::object(), 200);
   EXPECT_EQ(s.rows("SELECT count(*) FROM shop.public.items"), json::parse("[[110]]"));
