@@ -163,8 +163,21 @@ TEST_F(OpenApiTest, EveryDocumentedRouteAnswersAsDocumented) {
 TEST_F(OpenApiTest, UnknownPathsAndMethodsGetTheErrorBody) {
   auto cli = h_.client();
   expect_error(cli->Get("/api/v1/nope"), 404, "not_found", "no route for GET /api/v1/nope");
-  expect_error(cli->Delete("/api/v1/query"), 404, "not_found", "no route for DELETE /api/v1/query");
   expect_error(cli->Get("/api/v1/query/abc/def"), 404, "not_found");
+  // A known path with another method: 405 and the methods it has.
+  const std::vector<std::function<httplib::Result()>> wrong_methods = {
+      [&] { return cli->Delete("/api/v1/query"); }, [&] { return cli->Put("/api/v1/query", "{}", "application/json"); },
+      [&] { return cli->Options("/api/v1/query"); }};
+  for (const auto& send : wrong_methods) {
+    auto r = send();
+    expect_error(r, 405, "method_not_allowed", "is not allowed on /api/v1/query");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->get_header_value("Allow"), "POST, GET");
+  }
+  auto r = cli->Post("/api/v1/query/some-run", "{}", "application/json");
+  expect_error(r, 405, "method_not_allowed");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Allow"), "GET");
 }
 
 }  // namespace

@@ -88,6 +88,7 @@ void Router::add(const std::string& method, const std::string& path, RouteDoc do
   static const std::regex param(R"(\{[^}]+\})");
   const std::string pattern = std::regex_replace(path, param, "([^/]+)");
   routes_.push_back({method, path, std::move(doc)});
+  patterns_.emplace_back(pattern);
   auto wrapped = [h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
     try {
       h(req, res);
@@ -102,6 +103,15 @@ void Router::add(const std::string& method, const std::string& path, RouteDoc do
   } else if (method == "DELETE") {
     server_.Delete(pattern, wrapped);
   }
+}
+
+std::string Router::allowed_methods(const std::string& path) const {
+  std::string out;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    if (!std::regex_match(path, patterns_[i]) || out.find(routes_[i].method) != std::string::npos) continue;
+    out += (out.empty() ? "" : ", ") + routes_[i].method;
+  }
+  return out;
 }
 
 nlohmann::json Router::openapi(const std::string& version) const {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -43,11 +44,14 @@ class Router {
   void del(const std::string& path, RouteDoc doc, Handler h) { add("DELETE", path, std::move(doc), std::move(h)); }
   const std::vector<Route>& routes() const { return routes_; }
   nlohmann::json openapi(const std::string& version) const;
+  // The methods routed for this concrete path ("GET, POST"), empty when none (for 405 + Allow).
+  std::string allowed_methods(const std::string& path) const;
 
  private:
   void add(const std::string& method, const std::string& path, RouteDoc doc, Handler h);
   httplib::Server& server_;
   std::vector<Route> routes_;
+  std::vector<std::regex> patterns_;  // one per route
 };
 
 // ---- helpers for route files ----

@@ -136,6 +136,18 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   http.set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
     // Turn httplib's own errors (404 for unknown paths, 413, 400) into our error body.
     if (!res.body.empty() && res.get_header_value("Content-Type") == "application/json") return;
+    // A known path asked with another method: 405 with the methods it has.
+    if ((res.status == 404 || res.status == 400) && impl.router) {
+      if (const auto allow = impl.router->allowed_methods(req.path); !allow.empty()) {
+        nlohmann::json body{{"error",
+                             {{"code", "method_not_allowed"},
+                              {"message", req.method + " is not allowed on " + req.path},
+                              {"hint", "use " + allow + " (GET /openapi.json lists the API)"}}}};
+        send_json(res, body, 405);
+        res.set_header("Allow", allow);
+        return;
+      }
+    }
     switch (res.status) {
       case 404:
         send_error(res, Error(ErrorCode::not_found, "no route for " + req.method + " " + req.path,
