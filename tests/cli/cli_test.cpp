@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "test_util.hpp"
+#include "warehouse/arrow_reader.hpp"
 
 namespace pluto {
 namespace {
@@ -181,6 +182,33 @@ TEST_F(Cli, OutputFilesCsvAndParquet) {
   EXPECT_EQ(back.out, "[{\"n\":1000,\"s\":499500}]\n") << back.err;
   auto no_out = run({"query", "select 1", "--format", "parquet"});
   EXPECT_EQ(no_out.exit_code, 2);
+}
+
+// `query --format arrow` writes an Arrow IPC stream (to --output, or through a server); apache-arrow
+// reads it back with the same rows.
+TEST_F(Cli, ArrowOutputLocallyAndThroughAServer) {
+  const std::string sql = "SELECT range AS id, 'row ' || range AS label FROM range(3000)";
+  const auto file = dir_ / "out.arrows";
+  auto local = run({"query", sql, "--format", "arrow", "--output", file.string()});
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  auto t = testing_arrow::read_arrow_stream(testing::read_file(file));
+  ASSERT_TRUE(t.is_object());
+  ASSERT_EQ(t["rows"].size(), 3000U);
+  EXPECT_EQ(t["rows"][2999], nlohmann::json::parse(R"(["2999", "row 2999"])")) << t["rows"][2999];
+  EXPECT_EQ(t["fields"][1]["name"], "label");
+
+  TempDir server_dir;
+  testing::BackgroundProcess server({PLUTO_BINARY, "--data-dir", server_dir.str(), "--json", "serve", "--port", "0"});
+  const auto line = server.first_line();
+  ASSERT_NE(line.find("\"url\":\"http://127.0.0.1:"), std::string::npos) << line;
+  const auto url = line.substr(line.find("http://"), line.rfind('/') - line.find("http://"));
+  auto remote = run({"query", sql, "--server", url, "--format", "arrow"});
+  ASSERT_EQ(remote.exit_code, 0) << remote.err;
+  EXPECT_EQ(testing_arrow::read_arrow_stream(remote.out)["rows"], t["rows"]);
+  // A failing query leaves no half-written file behind.
+  auto bad = run({"query", "SELECT * FROM nope", "--format", "arrow", "--output", (dir_ / "bad.arrows").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.arrows"));
 }
 
 TEST_F(Cli, ConfigShowMasksSecretsAndNamesSources) {

@@ -16,7 +16,7 @@ struct RemoteQuery {
   std::string token;  // bearer token, when the server has one
   std::string sql;
   std::optional<int64_t> timeout_ms;
-  std::string format = "json";                   // json | csv | parquet: the whole result, downloaded
+  std::string format = "json";                   // json | csv | parquet | arrow: the whole result, downloaded
   const std::atomic<bool>* interrupt = nullptr;  // set (e.g. by Ctrl-C) to cancel the run on the server
 };
 
