@@ -64,7 +64,11 @@ Status SecretStore::ensure_dir() const {
 Status SecretStore::put(const std::string& name, std::string_view value) {
   PLUTO_TRY(ensure_dir());
   const fs::path target = file_for(name);
-  const fs::path tmp = dir_ / ("." + target.filename().string() + "." + new_id());
+  std::string tmp_name = ".";
+  tmp_name += target.filename().string();
+  tmp_name += '.';
+  tmp_name += new_id();
+  const fs::path tmp = dir_ / tmp_name;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Error(ErrorCode::unavailable, "cannot write a secret file in " + dir_.string() + ": " + std::strerror(errno),

@@ -111,13 +111,23 @@ std::string SourceRef::display() const {
 
 std::string PostgresTarget::uri() const {
   std::string out = "postgresql://";
-  if (!user.empty()) out += percent_encode(user) + "@";
+  if (!user.empty()) {
+    out += percent_encode(user);
+    out += '@';
+  }
   out += host;
-  if (!port.empty()) out += ":" + port;
-  out += "/" + percent_encode(database);
+  if (!port.empty()) {
+    out += ':';
+    out += port;
+  }
+  out += '/';
+  out += percent_encode(database);
   char sep = '?';
   for (const auto& [k, v] : params) {
-    out += sep + percent_encode(k) + "=" + percent_encode(v);
+    out += sep;
+    out += percent_encode(k);
+    out += '=';
+    out += percent_encode(v);
     sep = '&';
   }
   return out;

@@ -45,7 +45,8 @@ constexpr auto kKeepFinished = std::chrono::minutes(10);
 // "pid:start-time" of a process, so a reused pid is not mistaken for the owner.
 std::string process_identity(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat;
+  std::getline(in, stat);  // one line
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return std::to_string(pid) + ":?";
   std::istringstream rest(stat.substr(close + 2));
