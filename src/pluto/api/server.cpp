@@ -56,6 +56,7 @@ struct Server::Impl {
   httplib::Server http;
   std::unique_ptr<Router> router;
   int bound_port = 0;
+  socket_t listen_socket = INVALID_SOCKET;
   std::atomic<bool> stopped{false};
 
   Impl(ServerOptions o, Services s) : options(std::move(o)), services(std::move(s)) {}
@@ -131,6 +132,11 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   http.set_payload_max_length(impl.options.max_body_bytes);
   http.set_keep_alive_max_count(10000);
   http.set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
+  // Remember the listening socket: bind() widens its accept queue.
+  http.set_socket_options([&impl](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl.listen_socket = sock;
+  });
   http.set_pre_routing_handler(
       [&impl](const httplib::Request& req, httplib::Response& res) { return impl.guard(req, res); });
   http.set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
@@ -208,6 +214,9 @@ Result<int> Server::bind() {
                  "stop the other process or choose another port with --port / server.port");
   }
   impl.bound_port = port;
+  // httplib listens with a backlog of 5: a burst of new connections (a browser opening a page, several
+  // clients at once) overflows it, and each dropped SYN costs the client a 1 s retransmit.
+  if (impl.listen_socket != INVALID_SOCKET) ::listen(impl.listen_socket, SOMAXCONN);
   return port;
 }
 
