@@ -11,6 +11,7 @@ const DOWNLOAD_FORMATS = ["csv", "json", "parquet", "arrow"];
 const NUMERIC_TYPE = /^(U?(TINY|SMALL|BIG|HUGE)INT|U?INTEGER|DECIMAL\(.*\)|DOUBLE|FLOAT|REAL)$/;
 
 let currentRun = null; // run id of the query in flight, for Cancel
+let cancelRequested = false; // the user pressed Cancel for currentRun
 let result = null; // the result on screen: {runId, columns, rows, total, spooled, offset}
 let pageRequest = 0; // increases with every page shown; a late page answer for an older one is dropped
 let tableRequest = 0; // the same for table details
@@ -186,6 +187,7 @@ async function runQuery(event) {
     } else {
       const started = await post("/api/v1/query", { sql, async: true });
       currentRun = started.run_id;
+      cancelRequested = false;
       setRunning(true);
       view = await waitForRun(started.run_id, started.events_url);
     }
@@ -201,14 +203,20 @@ async function runQuery(event) {
   }
 }
 
+// Progress of the run in flight, unless the user has asked to cancel it.
+function showProgress(text) {
+  if (currentRun !== null && !cancelRequested) $("status").textContent = text;
+}
+
 // Follows the run's events until its final one, then fetches the run with its first page of rows.
 async function waitForRun(runId, eventsUrl) {
   const final = await followStream(eventsUrl, QUERY_FINAL_EVENTS, {
-    "query.started": () => { $("status").textContent = "running…"; },
+    "query.started": () => showProgress("running…"),
+    // DuckDB reports -1 when it cannot estimate progress.
     "query.progress": (d) => {
-      if (typeof d.progress === "number") $("status").textContent = `running… ${Math.round(d.progress * 100)}%`;
+      if (typeof d.progress === "number" && d.progress >= 0) showProgress(`running… ${Math.round(d.progress * 100)}%`);
     },
-    "query.waiting": (d) => { $("status").textContent = d.reason; },
+    "query.waiting": (d) => showProgress(d.reason),
   });
   const stored = final && final.status === "succeeded" && final.result && final.result.spooled;
   const view = await api(`/api/v1/query/${encodeURIComponent(runId)}${stored ? `?offset=0&limit=${PAGE_SIZE}` : ""}`);
@@ -286,6 +294,7 @@ async function showPage(offset) {
 
 async function cancelRun() {
   if (!currentRun) return;
+  cancelRequested = true;
   $("cancel").disabled = true;
   $("status").textContent = "cancelling…";
   try {
