@@ -134,7 +134,8 @@ export async function startServer({ extraSql = "", settings = {} } = {}) {
 export async function launchBrowser() {
   checkEnvironment();
   const { chromium } = await import(pathToFileURL(PLAYWRIGHT).href);
-  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], headless: true });
+  // --no-sandbox: the tests run as root; --disable-dev-shm-usage: containers often have a tiny /dev/shm.
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"], headless: true });
 }
 
 // A fresh browser context and page on the UI, connected (the header shows the server's version)

@@ -25,12 +25,18 @@ after(async () => {
   await server?.stop();
 });
 
+// Waits for the n-th match, then checks there are no more.
+async function waitForCount(locator, n) {
+  await locator.nth(n - 1).waitFor();
+  assert.equal(await locator.count(), n);
+}
+
 test("the page loads without errors and lists the sample tables with row counts", async () => {
   const ui = await openUi(browser, server.url);
   const { page } = ui;
   assert.equal(await page.title(), "Pluto-Duck");
   const tables = page.locator("#tables button");
-  await eventuallyCount(tables, 6);
+  await waitForCount(tables, 6);
   assert.deepEqual(await tables.allTextContents(), [
     `${EVIL_TABLE} (1)`,
     "customers (500)",
@@ -43,11 +49,6 @@ test("the page loads without errors and lists the sample tables with row counts"
   assert.equal(await page.locator("#error").isHidden(), true);
   await ui.close();
 });
-
-async function eventuallyCount(locator, n) {
-  await locator.nth(n - 1).waitFor();
-  assert.equal(await locator.count(), n);
-}
 
 test("clicking a table shows its columns and a sample, and can query it", async () => {
   const ui = await openUi(browser, server.url);
