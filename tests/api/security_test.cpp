@@ -233,5 +233,38 @@ TEST_F(TokenTest, ARefusedRequestLeavesTheConnectionUsable) {
   EXPECT_EQ(expect_json(cli->Get("/api/v1/health", ok))["status"], "ok");
 }
 
+// Every answer carries the browser protections: no sniffing, no framing, no referrer, a content policy.
+TEST(SecurityHeaders, EveryAnswerForbidsFramingAndSniffing) {
+  testing::TempDir web;
+  testing::write_file(web / "index.html", "<!doctype html><title>ui</title>");
+  ApiHarness h(HarnessOptions{}.with_web_root(web.str()));
+  h.start();
+  auto cli = h.client();
+  for (const char* path : {"/", "/api/v1/health", "/api/v1/nope"}) {
+    auto r = cli->Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_EQ(r->get_header_value("X-Frame-Options"), "DENY") << path;
+    EXPECT_EQ(r->get_header_value("Referrer-Policy"), "no-referrer") << path;
+    EXPECT_NE(r->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos) << path;
+  }
+}
+
+// `curl -X POST URL` sends no Content-Length: the body is empty (RFC 9112), the route answers at once.
+TEST(SecurityHeaders, PostWithoutALengthHasAnEmptyBody) {
+  ApiHarness h;
+  h.start();
+  ControlledJob job(h.jobs());
+  ASSERT_TRUE(job.wait_started());
+  const std::string head = "HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(h.port()) + "\r\nConnection: close\r\n\r\n";
+  const std::string answer = raw_request(h.port(), "POST /api/v1/jobs/" + job.id() + "/cancel " + head);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 202", 0), 0U) << answer;
+  EXPECT_EQ(h.jobs().wait(job.id(), std::chrono::seconds(20))->status, jobs::JobStatus::cancelled);
+  EXPECT_EQ(raw_request(h.port(), "POST /api/v1/jobs/nope/cancel " + head).rfind("HTTP/1.1 404", 0), 0U);
+  // A route that needs a body says so.
+  const std::string query = raw_request(h.port(), "POST /api/v1/query " + head);
+  EXPECT_EQ(query.rfind("HTTP/1.1 400", 0), 0U) << query;
+}
+
 }  // namespace
 }  // namespace pluto::api_test

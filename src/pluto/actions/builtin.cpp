@@ -23,7 +23,7 @@ json table_info_json(const warehouse::TableInfo& t) {
 
 }  // namespace
 
-void register_query_actions(Catalog& catalog, query::QueryService& queries, query::SqlValidator safe_validator) {
+void register_query_actions(Catalog& catalog, query::QueryService& queries, const query::SqlValidator& safe_validator) {
   const json run_view_schema = {
       {"type", "object"},
       {"properties",

@@ -9,6 +9,6 @@ namespace pluto::actions {
 // Catalog reads wait for shared warehouse access like queries do (QueryService::with_connection).
 // `safe_validator` is applied to query.run with "mode": "safe" (the SQL guard); may be empty, in
 // which case safe mode is refused rather than silently unchecked.
-void register_query_actions(Catalog& catalog, query::QueryService& queries, query::SqlValidator safe_validator);
+void register_query_actions(Catalog& catalog, query::QueryService& queries, const query::SqlValidator& safe_validator);
 
 }  // namespace pluto::actions

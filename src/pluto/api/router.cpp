@@ -28,9 +28,9 @@ void send_json(httplib::Response& res, const nlohmann::json& body, int status) {
   res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
-void send_raw_json(httplib::Response& res, std::string body, int status) {
+void send_raw_json(httplib::Response& res, const std::string& body, int status) {
   res.status = status;
-  res.set_content(std::move(body), "application/json");
+  res.set_content(body, "application/json");
 }
 
 void send_error(httplib::Response& res, const Error& e) {
@@ -96,6 +96,7 @@ void Router::add(const std::string& method, const std::string& path, RouteDoc do
       send_error(res, Error(ErrorCode::internal, std::string("unexpected error: ") + e.what()));
     }
   };
+  handlers_.push_back(wrapped);
   if (method == "GET") {
     server_.Get(pattern, wrapped);
   } else if (method == "POST") {
@@ -112,6 +113,17 @@ std::string Router::allowed_methods(const std::string& path) const {
     out += (out.empty() ? "" : ", ") + routes_[i].method;
   }
   return out;
+}
+
+bool Router::dispatch_without_body(const httplib::Request& req, httplib::Response& res) const {
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i].method != req.method) continue;
+    httplib::Request copy = req;
+    if (!std::regex_match(copy.path, copy.matches, patterns_[i])) continue;
+    handlers_[i](copy, res);
+    return true;
+  }
+  return false;
 }
 
 nlohmann::json Router::openapi(const std::string& version) const {

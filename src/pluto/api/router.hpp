@@ -46,12 +46,17 @@ class Router {
   nlohmann::json openapi(const std::string& version) const;
   // The methods routed for this concrete path ("GET, POST"), empty when none (for 405 + Allow).
   std::string allowed_methods(const std::string& path) const;
+  // Runs the route of a request whose body is empty by definition (no Content-Length, no chunks:
+  // `curl -X POST URL`), which httplib would otherwise wait on until its read timeout. False when no
+  // route matches.
+  bool dispatch_without_body(const httplib::Request& req, httplib::Response& res) const;
 
  private:
   void add(const std::string& method, const std::string& path, RouteDoc doc, Handler h);
   httplib::Server& server_;
   std::vector<Route> routes_;
   std::vector<std::regex> patterns_;  // one per route
+  std::vector<Handler> handlers_;     // one per route
 };
 
 // ---- helpers for route files ----
@@ -59,7 +64,7 @@ int http_status(ErrorCode code);
 // {"error":{"code","message","hint"}} with the mapped status.
 void send_error(httplib::Response& res, const Error& e);
 void send_json(httplib::Response& res, const nlohmann::json& body, int status = 200);
-void send_raw_json(httplib::Response& res, std::string body, int status = 200);
+void send_raw_json(httplib::Response& res, const std::string& body, int status = 200);
 // Parses the body as a JSON object (400 with a clear message otherwise).
 Result<nlohmann::json> json_body(const httplib::Request& req);
 // Typed access to optional body fields, with errors naming the field.

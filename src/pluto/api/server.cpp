@@ -132,19 +132,37 @@ Result<std::unique_ptr<Server>> Server::create(ServerOptions options, Services s
   http.set_payload_max_length(impl.options.max_body_bytes);
   http.set_keep_alive_max_count(10000);
   http.set_tcp_nodelay(true);  // small JSON answers must not wait for delayed ACKs
+  // On every answer: no MIME sniffing, never framed by another page (clickjacking), no referrer, and
+  // the web UI's content policy (scripts, styles and requests only from this server).
+  http.set_default_headers(
+      {{"X-Content-Type-Options", "nosniff"},
+       {"X-Frame-Options", "DENY"},
+       {"Referrer-Policy", "no-referrer"},
+       {"Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src "
+        "'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"}});
   // Remember the listening socket: bind() widens its accept queue.
   http.set_socket_options([&impl](socket_t sock) {
     httplib::default_socket_options(sock);
     impl.listen_socket = sock;
   });
-  http.set_pre_routing_handler(
-      [&impl](const httplib::Request& req, httplib::Response& res) { return impl.guard(req, res); });
+  http.set_pre_routing_handler([&impl](const httplib::Request& req, httplib::Response& res) {
+    const auto verdict = impl.guard(req, res);
+    if (verdict == httplib::Server::HandlerResponse::Handled) return verdict;
+    // A POST with no Content-Length and no chunks has an empty body (RFC 9112 §6.3).
+    if ((req.method == "POST" || req.method == "DELETE") && !req.has_header("Content-Length") &&
+        !req.has_header("Transfer-Encoding") && impl.router && impl.router->dispatch_without_body(req, res)) {
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   http.set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
     // Turn httplib's own errors (404 for unknown paths, 413, 400) into our error body.
     if (!res.body.empty() && res.get_header_value("Content-Type") == "application/json") return;
     // A known path asked with another method: 405 with the methods it has.
     if ((res.status == 404 || res.status == 400) && impl.router) {
-      if (const auto allow = impl.router->allowed_methods(req.path); !allow.empty()) {
+      if (const auto allow = impl.router->allowed_methods(req.path);
+          !allow.empty() && allow.find(req.method) == std::string::npos) {
         nlohmann::json body{{"error",
                              {{"code", "method_not_allowed"},
                               {"message", req.method + " is not allowed on " + req.path},

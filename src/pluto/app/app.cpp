@@ -144,7 +144,8 @@ Status App::serve(const std::function<void(const std::string& url)>& on_ready) {
   });
   auto st = server->serve();
   // serve() also returns when stopped from elsewhere; make the waiter return too.
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  // The waiter sits in sigwait() with SIGTERM blocked: this wakes it, it does not kill the thread.
+  pthread_kill(waiter.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
   waiter.join();
   jr->shutdown();
   return st;

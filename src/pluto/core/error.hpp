@@ -108,6 +108,8 @@ inline Status ok_status() {
 #define PLUTO_CONCAT_INNER(a, b) a##b
 #define PLUTO_CONCAT(a, b) PLUTO_CONCAT_INNER(a, b)
 
+// `tmp` and `lhs` are a name and a declaration, which parentheses would break.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 // Early return of an error from a function returning Result<...>.
 #define PLUTO_TRY(expr) PLUTO_TRY_IMPL(PLUTO_CONCAT(pluto_try_, __COUNTER__), expr)
 #define PLUTO_TRY_IMPL(tmp, expr) \
@@ -126,3 +128,4 @@ inline Status ok_status() {
     return tmp.take_error();                        \
   }                                                 \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
