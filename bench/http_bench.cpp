@@ -42,8 +42,14 @@ Stats summarize(std::vector<double> lat, double wall_ms) {
   return s;
 }
 
+// Latencies of `per_client` calls from each of `clients` threads, and the wall time they took.
+struct Sample {
+  std::vector<double> lat;
+  double wall_ms = 0;
+};
+
 template <typename F>
-Stats load(int clients, int per_client, F make_call) {
+Sample sample(int clients, int per_client, F make_call) {
   std::vector<std::vector<double>> lat(static_cast<size_t>(clients));
   std::vector<std::thread> threads;
   const auto start = Clock::now();
@@ -58,10 +64,28 @@ Stats load(int clients, int per_client, F make_call) {
     });
   }
   for (auto& t : threads) t.join();
-  const double wall = ms_since(start);
-  std::vector<double> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  return summarize(std::move(all), wall);
+  Sample out;
+  out.wall_ms = ms_since(start);
+  for (auto& l : lat) out.lat.insert(out.lat.end(), l.begin(), l.end());
+  return out;
+}
+
+// The two paths measured in alternating rounds, so that drift (a growing history, caches, other
+// load) weighs on both alike instead of on whichever runs second.
+template <typename A, typename B>
+std::pair<Stats, Stats> compare(int clients, int per_client, A make_a, B make_b, int rounds = 10) {
+  Sample a;
+  Sample b;
+  const int per_round = std::max(1, per_client / rounds);
+  for (int r = 0; r < rounds; ++r) {
+    auto sa = sample(clients, per_round, make_a);
+    a.lat.insert(a.lat.end(), sa.lat.begin(), sa.lat.end());
+    a.wall_ms += sa.wall_ms;
+    auto sb = sample(clients, per_round, make_b);
+    b.lat.insert(b.lat.end(), sb.lat.begin(), sb.lat.end());
+    b.wall_ms += sb.wall_ms;
+  }
+  return {summarize(std::move(a.lat), a.wall_ms), summarize(std::move(b.lat), b.wall_ms)};
 }
 
 }  // namespace
@@ -106,22 +130,24 @@ int main(int argc, char** argv) {
   std::printf("| path | clients | p50 ms | p99 ms | requests/s |\n|---|---|---|---|---|\n");
   for (int clients : {1, 16}) {
     const int per = std::max(1, requests / clients);
-    auto direct = load(clients, per, [&] {
-      return [&] {
-        pluto::query::QueryRequest r;
-        r.sql = "SELECT 42 AS answer";
-        (void)queries.run(std::move(r));
-      };
-    });
-    auto http = load(clients, per, [&] {
-      auto cli = std::make_shared<httplib::Client>("127.0.0.1", port);
-      cli->set_keep_alive(true);
-      cli->set_tcp_nodelay(true);
-      return [cli, &tiny] {
-        auto res = cli->Post("/api/v1/query", tiny, "application/json");
-        if (!res || res->status != 200) std::abort();
-      };
-    });
+    auto [direct, http] = compare(
+        clients, per,
+        [&] {
+          return [&] {
+            pluto::query::QueryRequest r;
+            r.sql = "SELECT 42 AS answer";
+            (void)queries.run(std::move(r));
+          };
+        },
+        [&] {
+          auto cli = std::make_shared<httplib::Client>("127.0.0.1", port);
+          cli->set_keep_alive(true);
+          cli->set_tcp_nodelay(true);
+          return [cli, &tiny] {
+            auto res = cli->Post("/api/v1/query", tiny, "application/json");
+            if (!res || res->status != 200) std::abort();
+          };
+        });
     std::printf("| QueryService::run (in process) | %d | %.3f | %.3f | %.0f |\n", clients, direct.p50, direct.p99,
                 direct.rps);
     std::printf("| POST /api/v1/query (keep-alive) | %d | %.3f | %.3f | %.0f |\n", clients, http.p50, http.p99,

@@ -65,3 +65,14 @@ echo "| \`pluto-duck dbt build\` | $w_mean | $w_min | $w_max |"
 echo "| \`dbt build\` (direct, same profile) | $d_mean | $d_min | $d_max |"
 echo
 echo "ratio pluto-duck / direct: **$ratio** (aim: under 1.05)"
+
+# The wrapper's own fixed cost, without dbt's run-to-run spread: the same command with a dbt that does
+# nothing (/bin/true), so what is left is process start, job, events, warehouse hand-off and reopen.
+n=(); for ((i = 0; i < 10; i++)); do
+  t0=$(date +%s.%N); "$BIN" --data-dir "$DATA" --set dbt.executable=/bin/true dbt build >/dev/null 2>&1 || true
+  t1=$(date +%s.%N); n+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
+done
+read -r n_mean n_min n_max <<<"$(stats "${n[@]}")"
+echo
+echo "wrapper fixed cost (\`pluto-duck dbt build\` with dbt.executable=/bin/true, 10 runs): mean ${n_mean} s," \
+  "min ${n_min} s = $(awk -v n="$n_mean" -v d="$d_mean" 'BEGIN {printf "%.3f", n / d}') of a direct build"
