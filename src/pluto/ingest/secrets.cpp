@@ -11,26 +11,12 @@
 #include <sstream>
 
 #include "pluto/core/clock.hpp"
+#include "pluto/ingest/source.hpp"
 
 namespace pluto::ingest {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string percent_encoded(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4U];
-      out += kHex[c & 15U];
-    }
-  }
-  return out;
-}
 
 void replace_all(std::string& text, const std::string& needle) {
   if (needle.empty()) return;
@@ -132,7 +118,7 @@ std::string scrub(std::string text, const std::vector<std::string>& secrets) {
       if (c == '\'' || c == '\\') libpq_quoted += '\\';
       libpq_quoted += c;
     }
-    for (const auto& form : {sql_quoted, libpq_quoted, percent_encoded(s), s}) replace_all(text, form);
+    for (const auto& form : {sql_quoted, libpq_quoted, percent_encode(s), s}) replace_all(text, form);
   }
   return text;
 }

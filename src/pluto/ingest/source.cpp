@@ -43,21 +43,6 @@ Result<std::string> percent_decode(std::string_view s, std::string_view what) {
   return out;
 }
 
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4U];
-      out += kHex[c & 15U];
-    }
-  }
-  return out;
-}
-
 // libpq keyword values: single-quoted, with \ and ' escaped by a backslash.
 std::string libpq_quote(std::string_view v) {
   std::string out = "'";
@@ -86,6 +71,21 @@ bool starts_with_sqlite_header(const fs::path& p) {
 }
 
 }  // namespace
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4U];
+      out += kHex[c & 15U];
+    }
+  }
+  return out;
+}
 
 std::string_view to_string(SourceKind kind) {
   switch (kind) {

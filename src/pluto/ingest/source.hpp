@@ -51,6 +51,8 @@ Result<SourceRef> parse_source(std::string_view source);
 
 // The SOURCE string with any password removed, for job params, logs and run records.
 std::string redact_source(std::string_view source);
+// RFC 3986 percent-encoding of everything but unreserved characters (URI user names, databases…).
+std::string percent_encode(std::string_view s);
 
 // Saved source names: a letter, then letters, digits or '_' (at most 63); they double as the
 // database name when the source is attached, so they must not clash with DuckDB's own.
