@@ -147,6 +147,12 @@ TEST_F(JobsCatalogTest, OneTableWithColumnsAndSample) {
   EXPECT_EQ(t["sample"]["columns"].size(), 3U);
   ASSERT_EQ(t["sample"]["rows"].size(), 10U);
   EXPECT_EQ(t["sample"]["rows"][0][2], "n0");
+  EXPECT_EQ(t["sample"]["rows"][1], json::parse(R"([1, 1.50, "n1"])")) << t["sample"].dump();
+  EXPECT_EQ(t["sample"]["columns"][1], json::parse(R"j({"name": "amount", "type": "DECIMAL(10,2)"})j"));
+  // Browsing the catalog is not querying: nothing lands in the query history.
+  const json history = expect_json(cli_->Get("/api/v1/query"));
+  ASSERT_TRUE(history.contains("queries") && history["queries"].is_array()) << history.dump();
+  EXPECT_TRUE(history["queries"].empty()) << history.dump();
   // Qualified names resolve too.
   EXPECT_EQ(expect_json(cli_->Get("/api/v1/catalog/tables/main.orders"))["row_count"], 25);
   expect_error(cli_->Get("/api/v1/catalog/tables/missing_table"), 404, "not_found", "missing_table");

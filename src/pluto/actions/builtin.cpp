@@ -1,6 +1,7 @@
 #include "pluto/actions/builtin.hpp"
 
 #include "pluto/warehouse/warehouse.hpp"
+#include "pluto/warehouse/writers.hpp"
 
 namespace pluto::actions {
 namespace {
@@ -150,25 +151,31 @@ void register_query_actions(Catalog& catalog, query::QueryService& queries, cons
         {"properties",
          {{"table", {{"type", "string"}}}, {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}}}},
        {{"type", "object"}, {"properties", {{"columns", {{"type", "array"}}}, {"rows", {{"type", "array"}}}}}},
+       // Read on a pooled connection, not as a query run: browsing the catalog leaves no history
+       // entries, jobs or stored results behind.
        [&queries](const json& p, ActionContext& ctx) -> Result<json> {
-         std::string qualified;
+         json out;
          PLUTO_TRY(queries.with_connection(
              [&](warehouse::Connection& c) -> Status {
                PLUTO_ASSIGN_OR_RETURN(auto d, warehouse::describe_table(c, p["table"].get<std::string>()));
                // Resolved through the catalog and quoted part by part: the name cannot carry SQL.
-               qualified = warehouse::quote_identifier(d.table.database) + "." +
-                           warehouse::quote_identifier(d.table.schema) + "." +
-                           warehouse::quote_identifier(d.table.name);
+               const std::string sql = "SELECT * FROM " + warehouse::quote_identifier(d.table.database) + "." +
+                                       warehouse::quote_identifier(d.table.schema) + "." +
+                                       warehouse::quote_identifier(d.table.name) + " LIMIT " +
+                                       std::to_string(p.value("limit", 10));
+               CancelScope interrupt(ctx.cancel, [&c] { c.interrupt(); });
+               PLUTO_ASSIGN_OR_RETURN(auto result, c.execute(sql));
+               std::string rows;
+               warehouse::WriteOptions wo;
+               wo.format = warehouse::OutputFormat::json_arrays;
+               PLUTO_ASSIGN_OR_RETURN(auto summary, warehouse::write_result(result, wo, warehouse::string_sink(rows)));
+               json columns = json::array();
+               for (const auto& col : summary.columns) columns.push_back({{"name", col.name}, {"type", col.type}});
+               out = {{"columns", std::move(columns)}, {"rows", json::parse(rows)}};
                return {};
              },
              ctx.cancel));
-         query::QueryRequest r;
-         r.sql = "SELECT * FROM " + qualified + " LIMIT " + std::to_string(p.value("limit", 10));
-         r.origin = ctx.origin;
-         PLUTO_ASSIGN_OR_RETURN(auto v, queries.run(std::move(r)));
-         if (v.error) return *v.error;
-         auto j = view_json(v);
-         return json{{"columns", j["columns"]}, {"rows", j["rows"]}};
+         return out;
        }});
 }
 
